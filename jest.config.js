@@ -1,0 +1,18 @@
+// Tiers are jest projects so one runner reports them together; the engine and runtime tiers need
+// tools that scripts/test-all.mjs installs and starts first (Pulumi CLI, moto).
+const tsJest = ["ts-jest", { tsconfig: "tsconfig.test.json", diagnostics: false }];
+const common = {
+  testEnvironment: "node",
+  // jose v6 ships ESM only; jest's module loader cannot require(esm), so it is transpiled.
+  transform: { "^.+\\.[tj]s$": tsJest },
+  transformIgnorePatterns: ["/node_modules/(?!jose/)"],
+  moduleFileExtensions: ["ts", "js", "json"],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/{core,probe,cli}/**/*.test.ts"] },
+    { ...common, displayName: "component", testMatch: ["<rootDir>/test/storage/**/*.test.ts"] },
+    { ...common, displayName: "engine", testMatch: ["<rootDir>/test/engine/**/*.test.ts"] },
+    { ...common, displayName: "runtime", testMatch: ["<rootDir>/test/runtime/**/*.test.ts"] },
+  ],
+};

@@ -1,0 +1,94 @@
+/**
+ * Stable error codes. Codes are part of the public contract: tools and tests match on them,
+ * so a code is never renamed or reused for another meaning.
+ *
+ * The first group is fixed by the design; `KEY_TYPE_INVALID`, `ROLE_*` and `SECRET_*` extend it
+ * for inputs and stored data the design's table does not cover.
+ */
+export type ErrorCode =
+  | "KEY_EMPTY"
+  | "KEY_MALFORMED"
+  | "KEY_ENCRYPTED"
+  | "KEY_IS_PUBLIC"
+  | "KEY_NOT_EC"
+  | "KEY_WRONG_CURVE"
+  | "KEY_ID_INVALID"
+  | "KEY_ID_LOOKS_LIKE_NAME"
+  | "KEY_ID_FILENAME_MISMATCH"
+  | "ISSUER_ID_MISSING"
+  | "ISSUER_ID_INVALID"
+  | "ISSUER_ID_LOOKS_LIKE_TEAM_ID"
+  | "ISSUER_ID_FOR_INDIVIDUAL_KEY"
+  | "TOKEN_LIFETIME_INVALID"
+  | "SCOPE_INVALID"
+  | "API_UNAUTHORIZED"
+  | "API_FORBIDDEN"
+  | "API_UNREACHABLE"
+  | "API_UNEXPECTED"
+  | "KEY_TYPE_INVALID"
+  | "ROLE_INVALID"
+  | "ROLE_ADMIN_NOT_ALLOWED"
+  | "SECRET_NOT_FOUND"
+  | "SECRET_FORMAT_INVALID"
+  | "SECRET_READ_FAILED";
+
+/** Every {@link ErrorCode}, in table order. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  "KEY_EMPTY",
+  "KEY_MALFORMED",
+  "KEY_ENCRYPTED",
+  "KEY_IS_PUBLIC",
+  "KEY_NOT_EC",
+  "KEY_WRONG_CURVE",
+  "KEY_ID_INVALID",
+  "KEY_ID_LOOKS_LIKE_NAME",
+  "KEY_ID_FILENAME_MISMATCH",
+  "ISSUER_ID_MISSING",
+  "ISSUER_ID_INVALID",
+  "ISSUER_ID_LOOKS_LIKE_TEAM_ID",
+  "ISSUER_ID_FOR_INDIVIDUAL_KEY",
+  "TOKEN_LIFETIME_INVALID",
+  "SCOPE_INVALID",
+  "API_UNAUTHORIZED",
+  "API_FORBIDDEN",
+  "API_UNREACHABLE",
+  "API_UNEXPECTED",
+  "KEY_TYPE_INVALID",
+  "ROLE_INVALID",
+  "ROLE_ADMIN_NOT_ALLOWED",
+  "SECRET_NOT_FOUND",
+  "SECRET_FORMAT_INVALID",
+  "SECRET_READ_FAILED",
+];
+
+/** The credential fields a validation issue can point at. */
+export type CredentialField = "keyId" | "issuerId" | "privateKey" | "keyType";
+
+/**
+ * The one error type this package throws for bad credentials, tokens options, API answers and
+ * stored secrets. `message` names the field, what was seen (in words) and the fix; it never
+ * contains key material or a token.
+ */
+export class AscCredentialError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: ErrorCode;
+  /** The input field at fault, when there is one. */
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = "AscCredentialError";
+    this.code = code;
+    if (field !== undefined) this.field = field;
+  }
+}
+
+/** True for an {@link AscCredentialError}, also across duplicated copies of this package. */
+export function isAscCredentialError(value: unknown): value is AscCredentialError {
+  return (
+    value instanceof AscCredentialError ||
+    (value instanceof Error &&
+      value.name === "AscCredentialError" &&
+      typeof (value as { code?: unknown }).code === "string")
+  );
+}
