@@ -3,3 +3,5 @@
  * @packageDocumentation
  */
 export * from "./runtime";
+export { ApiKeyProbe, type ApiKeyProbeArgs } from "./probe/api-key-probe";
+export * from "./storage";

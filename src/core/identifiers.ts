@@ -21,7 +21,19 @@ const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Sto
  * into the wrong field: only short, plain values are ever quoted.
  */
 function quote(value: string): string {
-  return value.length <= 64 && /^[\w .@+-]*$/.test(value) ? `'${value}'` : `a value of ${value.length} characters`;
+  return value.length <= 64 && /^[\w .@+-]*$/.test(value) && !mayBeKeyFragment(value) ? `'${value}'` : `(a value of ${value.length} characters)`;
+}
+
+/**
+ * A run of 12+ base64 characters could be a slice of the key body (a PEM line pasted into the
+ * wrong field), so such a value is described, not quoted. Names, e-mails, UUIDs and bundle IDs
+ * carry a space, '.', '@' or dashes, and are still quoted; base64url can carry '-' and '_' too,
+ * so those count only in single-case values like "pricing-automation".
+ */
+function mayBeKeyFragment(value: string): boolean {
+  if (value.length < 12 || /[ .@]/.test(value) || ISSUER_ID.test(value.trim())) return false;
+  const mixedCase = /[a-z]/.test(value) && /[A-Z]/.test(value);
+  return !/[-_]/.test(value) || mixedCase;
 }
 
 function looksLikeKeyMaterial(value: string): boolean {
@@ -42,6 +54,8 @@ export function checkKeyId(keyId: unknown, privateKeyFileName?: string): Validat
     const trimmed = keyId.trim();
     if (trimmed !== keyId && KEY_ID.test(trimmed)) {
       issues.push({ field, code: "KEY_ID_INVALID", message: `keyId ${quote(trimmed)} has leading or trailing whitespace. Remove it: the Key ID goes into the token header byte for byte.` });
+    } else if (ISSUER_ID.test(trimmed)) {
+      issues.push({ field, code: "KEY_ID_INVALID", message: `keyId ${quote(trimmed)} is a UUID: that is the Issuer ID, not a Key ID. Put it in issuerId, and use the 10-character Key ID (like 2X9R4HXF34) from the key's row in ${KEYS_PAGE} as keyId.` });
     } else if (/^[a-z0-9]{10}$/i.test(trimmed)) {
       issues.push({ field, code: "KEY_ID_INVALID", message: `keyId ${quote(keyId)} has lower-case letters; Key IDs are upper-case (use ${quote(trimmed.toUpperCase())}).` });
     } else if (/[\s_-]/.test(trimmed) || /[a-z]{3,}/.test(trimmed)) {
@@ -94,7 +108,7 @@ export function checkIssuerId(issuerId: unknown, keyType: KeyType, keyId?: unkno
     return [{ field, code: "ISSUER_ID_LOOKS_LIKE_TEAM_ID", message: `issuerId ${quote(trimmed)} is 10 upper-case letters and digits: that is ${isKeyId ? "the Key ID" : "an Apple Team ID (or a Key ID)"}, not the Issuer ID. Use the UUID (like 57246542-96fe-1a63-e053-0824d011072a) shown at the top of ${KEYS_PAGE}.` }];
   }
   if (trimmed.includes("@")) {
-    return [{ field, code: "ISSUER_ID_INVALID", message: `issuerId looks like an e-mail address; the Issuer ID is not your Apple Account e-mail but a UUID (like 57246542-96fe-1a63-e053-0824d011072a) shown at the top of ${KEYS_PAGE}.` }];
+    return [{ field, code: "ISSUER_ID_INVALID", message: `issuerId looks like an e-mail address; the Issuer ID is not your Apple Account e-mail. Copy the Issuer ID, a UUID like 57246542-96fe-1a63-e053-0824d011072a, from the top of ${KEYS_PAGE}.` }];
   }
   return [{ field, code: "ISSUER_ID_INVALID", message: `issuerId ${quote(trimmed)} is not an Issuer ID: expected a UUID of 8-4-4-4-12 hexadecimal digits (like 57246542-96fe-1a63-e053-0824d011072a). Copy it from the top of ${KEYS_PAGE}.` }];
 }

@@ -9,4 +9,5 @@ export {
   MAX_TOKEN_LIFETIME_SECONDS,
   type TokenOptions,
 } from "./token";
+export { formatStoredCredential, STORED_CREDENTIAL_SCHEMA_VERSION, type StoredCredential } from "./stored-credential";
 export { validateCredential, type CredentialInput, type ValidationResult } from "./validate";

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
+import { createECDH, createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
 import { AscCredentialError, type ErrorCode } from "./errors";
 
 /** A private key in its one canonical form, with the public facts safe to show anywhere. */
@@ -16,6 +16,8 @@ export interface ParsedPrivateKey {
 const FIELD = "privateKey";
 const FIX_DOWNLOAD =
   "Use the AuthKey_<KEYID>.p8 file App Store Connect let you download (Users and Access > Integrations > App Store Connect API)";
+const FIX_COPY_AGAIN =
+  "Copy the whole AuthKey_<KEYID>.p8 file again; if the original is lost, revoke the key in App Store Connect and create a new one.";
 
 function fail(code: ErrorCode, message: string): never {
   throw new AscCredentialError(code, message, FIELD);
@@ -49,10 +51,17 @@ export function parsePrivateKeyObject(input: string | Uint8Array): { parsed: Par
 }
 
 function canonicalise(imported: KeyObject): ParsedPrivateKey {
+  // The public point is recomputed from the private scalar rather than trusted from the input:
+  // OpenSSL loads a PKCS#8/SEC1 key whose scalar was corrupted without noticing, and would then
+  // report the old (embedded) public key and fingerprint for a key that signs garbage.
+  const jwk = imported.export({ format: "jwk" });
+  const point = publicPointOf(jwk.d);
+  if ((jwk.x !== undefined && jwk.x !== point.x) || (jwk.y !== undefined && jwk.y !== point.y)) {
+    fail("KEY_MALFORMED", `privateKey's private and public parts do not match: the key was corrupted when it was copied or stored. ${FIX_COPY_AGAIN}`);
+  }
   // Going through JWK drops whatever optional parts the input carried (SEC1 parameters, a missing
   // public key), so every form of one key yields the same PKCS#8 bytes.
-  const jwk = imported.export({ format: "jwk" });
-  const canonical = createPrivateKey({ key: jwk, format: "jwk" });
+  const canonical = createPrivateKey({ key: { kty: "EC", crv: "P-256", d: jwk.d, x: point.x, y: point.y }, format: "jwk" });
   const pem = canonical.export({ type: "pkcs8", format: "pem" }).toString();
   const publicKey = createPublicKey(canonical);
   const spkiDer = publicKey.export({ type: "spki", format: "der" });
@@ -62,6 +71,18 @@ function canonicalise(imported: KeyObject): ParsedPrivateKey {
     publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
     curve: "P-256",
   };
+}
+
+function publicPointOf(d: string | undefined): { x: string; y: string } {
+  const ecdh = createECDH("prime256v1");
+  try {
+    if (d === undefined) throw new Error("no private scalar");
+    ecdh.setPrivateKey(Buffer.from(d, "base64url"));
+  } catch {
+    fail("KEY_MALFORMED", `privateKey's private number is out of range for P-256: the key was corrupted when it was copied or stored. ${FIX_COPY_AGAIN}`);
+  }
+  const uncompressed = ecdh.getPublicKey();
+  return { x: uncompressed.subarray(1, 33).toString("base64url"), y: uncompressed.subarray(33, 65).toString("base64url") };
 }
 
 /** `"sha256:"` + hex SHA-256 of an SPKI DER. */
@@ -82,7 +103,7 @@ function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
   if (input.length > MAX_INPUT_LENGTH) {
     fail(
       "KEY_MALFORMED",
-      `privateKey is ${input.length} characters long, far more than any App Store Connect key (about 250). ${FIX_DOWNLOAD}, not another file.`,
+      `privateKey is ${input.length} ${typeof input === "string" ? "characters" : "bytes"} long, far more than any App Store Connect key (about 250). ${FIX_DOWNLOAD}, not another file.`,
     );
   }
   if (input instanceof Uint8Array) {
@@ -94,6 +115,20 @@ function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
     fail("KEY_EMPTY", `privateKey is empty${input.length > 0 ? " (only whitespace or quotes)" : ""}. ${FIX_DOWNLOAD}; if it comes from a CI secret or environment variable, check that the variable is set for this job.`);
   }
   if (text.includes("-----BEGIN")) return fromPem(text);
+  // '-' is a base64url character, so a PEM whose BEGIN line was damaged would otherwise be
+  // decoded as base64 and reported as corrupted binary.
+  if (/BEGIN [A-Z ]*PRIVATE KEY/.test(text)) {
+    fail(
+      "KEY_MALFORMED",
+      `privateKey mentions BEGIN PRIVATE KEY, but the five dashes around it are missing or were changed (chat tools and word processors turn '-----' into long dashes). ${FIX_COPY_AGAIN}`,
+    );
+  }
+  if (text.includes("-----")) {
+    fail(
+      "KEY_MALFORMED",
+      `privateKey has PEM-style '-----' lines but no BEGIN PRIVATE KEY line (the BEGIN line is missing or was edited). ${FIX_COPY_AGAIN}`,
+    );
+  }
   if (/^[A-Za-z0-9+/=_-]+$/.test(text.replace(/\s+/g, ""))) {
     const bytes = decodeBase64(text.replace(/\s+/g, ""));
     if (bytes === undefined || bytes.length === 0) {
@@ -108,7 +143,7 @@ function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
   }
   fail(
     "KEY_MALFORMED",
-    `privateKey is not a PEM key, base64 or DER: it has no '-----BEGIN PRIVATE KEY-----' line and contains characters base64 does not use. ${FIX_DOWNLOAD}; pass its whole text, including the BEGIN and END lines.`,
+    `privateKey is not a PEM key, base64 or DER: it has no BEGIN PRIVATE KEY line and contains characters base64 does not use. ${FIX_DOWNLOAD}; pass its whole text, including the BEGIN and END lines.`,
   );
 }
 
@@ -158,7 +193,7 @@ function readPemBlocks(text: string): PemBlock[] {
 function fromPem(text: string): KeyObject {
   const blocks = readPemBlocks(text);
   if (blocks.length === 0) {
-    fail("KEY_MALFORMED", "privateKey has a '-----BEGIN' marker but no complete PEM header line (expected '-----BEGIN PRIVATE KEY-----'). Copy the whole .p8 file again, including the BEGIN and END lines.");
+    fail("KEY_MALFORMED", "privateKey has a '-----BEGIN' marker but no complete PEM header line (expected a BEGIN PRIVATE KEY line). Copy the whole .p8 file again, including the BEGIN and END lines.");
   }
   // `openssl ecparam -genkey` writes an EC PARAMETERS block before the key: skip it.
   const block = blocks.find((b) => b.label !== "EC PARAMETERS") ?? blocks[0]!;
@@ -166,11 +201,14 @@ function fromPem(text: string): KeyObject {
   if (label === "PGP MESSAGE") {
     fail("KEY_ENCRYPTED", "privateKey is an OpenPGP-encrypted message (BEGIN PGP MESSAGE), such as a .p8.gpg copy. Decrypt it first (gpg --decrypt AuthKey_<KEYID>.p8.gpg > AuthKey_<KEYID>.p8) and pass the decrypted .p8 contents.");
   }
-  if (label === "ENCRYPTED PRIVATE KEY" || block.headers.some((line) => /Proc-Type:\s*4,ENCRYPTED/i.test(line))) {
-    fail("KEY_ENCRYPTED", "privateKey is a password-protected key (ENCRYPTED PRIVATE KEY). App Store Connect keys are not encrypted; decrypt it with 'openssl pkcs8 -in encrypted.p8 -out AuthKey_<KEYID>.p8' and pass the result.");
+  if (label === "ENCRYPTED PRIVATE KEY") {
+    fail("KEY_ENCRYPTED", "privateKey is a password-protected key (BEGIN ENCRYPTED PRIVATE KEY). App Store Connect keys are not encrypted; decrypt it with 'openssl pkcs8 -in encrypted.p8 -out AuthKey_<KEYID>.p8' and pass the result.");
+  }
+  if (block.headers.some((line) => /Proc-Type:\s*4,ENCRYPTED/i.test(line))) {
+    fail("KEY_ENCRYPTED", `privateKey is a password-protected key (BEGIN ${label} with a 'Proc-Type: 4,ENCRYPTED' header). App Store Connect keys are not encrypted; decrypt it with 'openssl pkey -in encrypted.pem -out AuthKey_<KEYID>.p8' and pass the result.`);
   }
   if (label === "PUBLIC KEY" || label === "EC PUBLIC KEY" || label === "RSA PUBLIC KEY" || label === "CERTIFICATE" || label === "TRUSTED CERTIFICATE") {
-    fail("KEY_IS_PUBLIC", `privateKey is a ${label === "CERTIFICATE" || label === "TRUSTED CERTIFICATE" ? "certificate" : "public key"} (BEGIN ${label}), not a private key. ${FIX_DOWNLOAD}: it starts with '-----BEGIN PRIVATE KEY-----'.`);
+    fail("KEY_IS_PUBLIC", `privateKey is a ${label === "CERTIFICATE" || label === "TRUSTED CERTIFICATE" ? "certificate" : "public key"} (BEGIN ${label}), not a private key. ${FIX_DOWNLOAD}: its first line reads BEGIN PRIVATE KEY.`);
   }
   if (label === "RSA PRIVATE KEY" || label === "DSA PRIVATE KEY") {
     fail("KEY_NOT_EC", `privateKey is an ${label.split(" ")[0]} private key (BEGIN ${label}); App Store Connect keys are EC P-256 keys. ${FIX_DOWNLOAD}.`);
@@ -179,7 +217,7 @@ function fromPem(text: string): KeyObject {
     fail("KEY_MALFORMED", `privateKey is an OpenSSH key (BEGIN OPENSSH PRIVATE KEY), not an App Store Connect key. ${FIX_DOWNLOAD}.`);
   }
   if (label !== "PRIVATE KEY" && label !== "EC PRIVATE KEY") {
-    fail("KEY_MALFORMED", `privateKey is a PEM block of an unexpected kind (BEGIN ${label}); expected '-----BEGIN PRIVATE KEY-----'. ${FIX_DOWNLOAD}.`);
+    fail("KEY_MALFORMED", `privateKey is a PEM block of an unexpected kind (BEGIN ${label}); expected BEGIN PRIVATE KEY. ${FIX_DOWNLOAD}.`);
   }
   if (!block.complete) {
     fail("KEY_MALFORMED", `privateKey has no '-----END ${label}-----' line: the key was cut short when it was copied. Copy the whole .p8 file again.`);
@@ -199,33 +237,43 @@ function fromDer(der: Buffer, seenAs: string, preferred?: "pkcs8" | "sec1"): Key
   const order: ("pkcs8" | "sec1")[] = preferred === "sec1" ? ["sec1", "pkcs8"] : ["pkcs8", "sec1"];
   let encrypted = false;
   for (const type of order) {
+    let key: KeyObject;
     try {
-      return checkKeyKind(createPrivateKey({ key: der, format: "der", type }));
+      key = createPrivateKey({ key: der, format: "der", type });
     } catch (error) {
-      if (error instanceof AscCredentialError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === "ERR_MISSING_PASSPHRASE") encrypted = true;
-      else if (typeof (error as { message?: unknown }).message === "string" && /unsupported|curve/i.test((error as Error).message) && looksLikeEcKey(der)) {
-        fail("KEY_WRONG_CURVE", `privateKey is an EC key on a curve this machine cannot even load; App Store Connect keys use P-256 (prime256v1). ${FIX_DOWNLOAD}.`);
-      }
+      if ((error as { code?: unknown }).code === "ERR_MISSING_PASSPHRASE") encrypted = true;
+      continue;
     }
+    return checkKeyKind(key);
   }
   if (encrypted) {
-    fail("KEY_ENCRYPTED", "privateKey is a password-protected PKCS#8 key. App Store Connect keys are not encrypted; decrypt it with 'openssl pkcs8 -in encrypted.p8 -out AuthKey_<KEYID>.p8' and pass the result.");
+    fail("KEY_ENCRYPTED", `privateKey (${seenAs}) is a password-protected PKCS#8 key. App Store Connect keys are not encrypted; decrypt it with 'openssl pkcs8 -in encrypted.p8 -out AuthKey_<KEYID>.p8' and pass the result.`);
   }
-  try {
-    createPrivateKey({ key: der, format: "der", type: "pkcs1" });
+  if (isRsaPkcs1(der)) {
     fail("KEY_NOT_EC", `privateKey (${seenAs}) is an RSA private key; App Store Connect keys are EC P-256 keys. ${FIX_DOWNLOAD}.`);
-  } catch (error) {
-    if (error instanceof AscCredentialError) throw error;
   }
   if (isPublicDer(der)) {
-    fail("KEY_IS_PUBLIC", `privateKey (${seenAs}) is a public key or certificate, not a private key. ${FIX_DOWNLOAD}.`);
+    fail("KEY_IS_PUBLIC", `privateKey (${seenAs}) is a public key or certificate, not a private key. ${FIX_DOWNLOAD}: it is the file whose first line reads BEGIN PRIVATE KEY.`);
   }
   if (isOpenPgpPacket(der)) {
-    fail("KEY_ENCRYPTED", "privateKey is binary OpenPGP-encrypted data (a .p8.gpg file). Decrypt it first (gpg --decrypt AuthKey_<KEYID>.p8.gpg > AuthKey_<KEYID>.p8) and pass the decrypted .p8 contents.");
+    fail("KEY_ENCRYPTED", `privateKey (${seenAs}) is binary OpenPGP-encrypted data (a .p8.gpg file). Decrypt it first (gpg --decrypt AuthKey_<KEYID>.p8.gpg > AuthKey_<KEYID>.p8) and pass the decrypted .p8 contents.`);
   }
-  fail("KEY_MALFORMED", `privateKey (${seenAs}) is not a readable private key: its bytes are truncated or corrupted. Copy the whole .p8 file again; ${FIX_DOWNLOAD}.`);
+  // OpenSSL says "unsupported" for any undecodable DER, so only a structurally complete EC key
+  // naming another curve is reported as a curve problem; anything else is damage.
+  const curveOid = ecCurveOid(der);
+  if (curveOid !== undefined && !curveOid.equals(P256_OID) && isCompleteDer(der)) {
+    fail("KEY_WRONG_CURVE", `privateKey (${seenAs}) is an EC key on a curve other than P-256 that this machine cannot load; App Store Connect keys use P-256 (prime256v1). ${FIX_DOWNLOAD}.`);
+  }
+  fail("KEY_MALFORMED", `privateKey (${seenAs}) is not a readable private key: its bytes are truncated or corrupted. ${FIX_COPY_AGAIN}`);
+}
+
+function isRsaPkcs1(der: Buffer): boolean {
+  try {
+    createPrivateKey({ key: der, format: "der", type: "pkcs1" });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkKeyKind(key: KeyObject): KeyObject {
@@ -254,10 +302,40 @@ function isPublicDer(der: Buffer): boolean {
   }
 }
 
-// An EC key's DER names id-ecPublicKey (1.2.840.10045.2.1) or starts a SEC1 structure.
+const P256_OID = Buffer.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+// id-ecPublicKey (1.2.840.10045.2.1), followed in PKCS#8 and SPKI by the named curve's OID.
 const EC_PUBLIC_KEY_OID = Buffer.from([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
-function looksLikeEcKey(der: Buffer): boolean {
-  return der.includes(EC_PUBLIC_KEY_OID) || (der[0] === 0x30 && der.includes(Buffer.from([0x02, 0x01, 0x01, 0x04])));
+
+/** The named-curve OID of an EC key's DER (PKCS#8 algorithm parameters or SEC1 [0]), if any. */
+function ecCurveOid(der: Buffer): Buffer | undefined {
+  const algorithm = der.indexOf(EC_PUBLIC_KEY_OID);
+  let at = algorithm === -1 ? -1 : algorithm + EC_PUBLIC_KEY_OID.length;
+  if (at === -1) {
+    // SEC1: SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID curve } ... }
+    const sec1 = der.indexOf(Buffer.from([0x02, 0x01, 0x01, 0x04]));
+    if (sec1 === -1) return undefined;
+    const dLength = der[sec1 + 4];
+    if (dLength === undefined || dLength > 0x7f) return undefined;
+    at = sec1 + 5 + dLength;
+    if (der[at] !== 0xa0) return undefined;
+    at += 2;
+  }
+  if (der[at] !== 0x06) return undefined;
+  const length = der[at + 1];
+  if (length === undefined || length > 0x7f || at + 2 + length > der.length) return undefined;
+  return der.subarray(at + 2, at + 2 + length);
+}
+
+/** True when the outer DER SEQUENCE's length matches the bytes exactly (not cut, not padded). */
+function isCompleteDer(der: Buffer): boolean {
+  if (der[0] !== 0x30 || der.length < 2) return false;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first === der.length;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 3 || der.length < 2 + octets) return false;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + der[2 + i]!;
+  return 2 + octets + length === der.length;
 }
 
 // OpenPGP encrypted files start with a public-key (tag 1, version 3 or 6) or symmetric-key

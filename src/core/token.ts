@@ -88,8 +88,16 @@ function checkScope(scope: unknown): void {
 
 function toEpochSeconds(now: Date | number | undefined): number {
   if (now === undefined) return Math.floor(Date.now() / 1000);
-  if (now instanceof Date) return Math.floor(now.getTime() / 1000);
-  return Math.floor(now);
+  const seconds = now instanceof Date ? now.getTime() / 1000 : now;
+  // An invalid Date or NaN would serialise as `"iat":null`, a token Apple rejects with a bare 401.
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new AscCredentialError(
+      "TOKEN_LIFETIME_INVALID",
+      `now is ${now instanceof Date ? "an invalid Date" : typeof seconds === "number" ? `the number ${String(seconds)}` : `a value of type ${typeof seconds}`}, so the token's iat and exp cannot be set. Pass a valid Date or epoch seconds (Math.floor(Date.now() / 1000)), or leave now out to use the current time.`,
+      "now",
+    );
+  }
+  return Math.floor(seconds);
 }
 
 const headers = new Map<string, string>();
@@ -109,6 +117,8 @@ const CACHE_LIMIT = 16;
 interface CachedKey {
   fingerprint: string;
   keyObject: KeyObject;
+  /** For byte input: a copy of the bytes, because a caller may refill the same buffer with another key. */
+  bytes?: Buffer;
 }
 const byText = new Map<string, CachedKey>();
 let byBytes = new WeakMap<Uint8Array, CachedKey>();
@@ -117,7 +127,7 @@ const byFingerprint = new Map<string, KeyObject>();
 function signingKeyFor(credential: CredentialInput): KeyObject {
   const privateKey = credential?.privateKey;
   const cached = typeof privateKey === "string" ? byText.get(privateKey) : privateKey instanceof Uint8Array ? byBytes.get(privateKey) : undefined;
-  if (cached !== undefined) {
+  if (cached !== undefined && (cached.bytes === undefined || cached.bytes.equals(privateKey as Uint8Array))) {
     // The key itself was validated when it was cached; the identifiers may differ per call.
     const first = [...checkKeyType(credential.keyType), ...checkKeyId(credential.keyId, credential.privateKeyFileName), ...checkIssuerId(credential.issuerId, credential.keyType === "individual" ? "individual" : "team", credential.keyId)][0];
     if (first) throw new AscCredentialError(first.code, first.message, first.field);
@@ -129,12 +139,11 @@ function signingKeyFor(credential: CredentialInput): KeyObject {
   const shared = byFingerprint.get(fingerprint) ?? keyObject!;
   if (byFingerprint.size >= CACHE_LIMIT) byFingerprint.clear();
   byFingerprint.set(fingerprint, shared);
-  const entry = { fingerprint, keyObject: shared };
   if (typeof privateKey === "string") {
     if (byText.size >= CACHE_LIMIT) byText.clear();
-    byText.set(privateKey, entry);
+    byText.set(privateKey, { fingerprint, keyObject: shared });
   } else {
-    byBytes.set(privateKey, entry);
+    byBytes.set(privateKey, { fingerprint, keyObject: shared, bytes: Buffer.from(privateKey) });
   }
   return shared;
 }

@@ -76,12 +76,23 @@ export async function probeCredential(credential: CredentialInput, options: Prob
     return { ...base, error: { code: "KEY_MALFORMED", message: "privateKey parsed, but a token signed with it did not verify with its own public key. The key file is damaged: download a new key from App Store Connect." } };
   }
   if (mode === "offline") return { ok: true, mode, fingerprint: validation.key.fingerprint };
-  return callApi(token, { ...base, fingerprint: validation.key.fingerprint }, options, keyType);
+  // A clock far off Apple's makes any token fail; re-signing on Apple's time tells a bad key
+  // apart from a bad clock, which is then reported as a warning rather than hidden.
+  const issuedAt = toEpochSeconds(options.now);
+  const resign = (skewSeconds: number): string => createTokenSync(credential, { lifetimeSeconds: PROBE_TOKEN_LIFETIME_SECONDS, now: issuedAt + skewSeconds });
+  return callApi(token, resign, { ...base, fingerprint: validation.key.fingerprint }, options, keyType);
+}
+
+function toEpochSeconds(now: Date | number | undefined): number {
+  if (now === undefined) return Math.floor(Date.now() / 1000);
+  return Math.floor(now instanceof Date ? now.getTime() / 1000 : now);
 }
 
 const RETRYABLE = (status: number): boolean => status === 429 || status >= 500;
 
-async function callApi(token: string, base: ProbeResult, options: ProbeOptions, keyType: "team" | "individual"): Promise<ProbeResult> {
+async function callApi(firstToken: string, resign: (skewSeconds: number) => string, base: ProbeResult, options: ProbeOptions, keyType: "team" | "individual"): Promise<ProbeResult> {
+  let token = firstToken;
+  let resigned = false;
   const baseUrl = (options.baseUrl ?? DEFAULT_ASC_BASE_URL).replace(/\/+$/, "");
   const url = `${baseUrl}/v1/apps?limit=1`;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -110,14 +121,24 @@ async function callApi(token: string, base: ProbeResult, options: ProbeOptions, 
         result.warnings = [`This machine's clock is ${Math.abs(skew)} s ${skew > 0 ? "behind" : "ahead of"} Apple's. Tokens near the 20-minute limit will be rejected; sync the clock (NTP) or use a shorter token lifetime.`];
       }
     }
-    if (response.status >= 200 && response.status < 300) return { ...result, ok: true };
+    if (response.status >= 200 && response.status < 300) {
+      if (resigned) result.warnings = [...(result.warnings ?? []), "The key is valid, but Apple accepted it only with a token dated on Apple's clock; tokens minted on this machine will fail until its clock is fixed."];
+      return { ...result, ok: true };
+    }
+    if (response.status === 401 && !resigned && skew !== undefined && Math.abs(skew) > CLOCK_SKEW_WARNING_SECONDS) {
+      // Not counted as a retry: it is a different question (is the key valid on Apple's time?).
+      resigned = true;
+      token = resign(skew);
+      attempt--;
+      continue;
+    }
     if (RETRYABLE(response.status) && attempt < retries) {
       lastProblem = `HTTP ${response.status}`;
       const retryAfter = Number(response.headers.get("retry-after"));
       if (response.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) await sleep(Math.min(retryAfter, 5) * 1000);
       continue;
     }
-    return { ...result, error: explain(response.status, body, keyType, skew, url, retries) };
+    return { ...result, error: explain(response.status, body, keyType, skew, url, retries, resigned) };
   }
   return {
     ...base,
@@ -128,10 +149,15 @@ async function callApi(token: string, base: ProbeResult, options: ProbeOptions, 
   };
 }
 
-function explain(status: number, body: string, keyType: "team" | "individual", skew: number | undefined, url: string, retries: number): { code: ErrorCode; message: string } {
+function explain(status: number, body: string, keyType: "team" | "individual", skew: number | undefined, url: string, retries: number, resigned: boolean): { code: ErrorCode; message: string } {
   const apple = parseAppleErrors(body);
   const said = apple ? ` Apple said: ${describeAppleErrors(apple)}.` : "";
-  const skewNote = skew !== undefined && Math.abs(skew) > CLOCK_SKEW_WARNING_SECONDS ? ` This machine's clock is off by ${skew} s, which alone makes Apple reject tokens.` : "";
+  const skewed = skew !== undefined && Math.abs(skew) > CLOCK_SKEW_WARNING_SECONDS;
+  const skewNote = !skewed
+    ? ""
+    : resigned
+      ? ` This machine's clock is also off by ${skew} s, but a token dated on Apple's clock was rejected too, so the clock is not the only problem.`
+      : ` This machine's clock is off by ${skew} s, which alone makes Apple reject tokens.`;
   if ((status === 401 || status === 403) && !apple) {
     return { code: "API_UNEXPECTED", message: `${url} answered HTTP ${status} without Apple's error JSON: something other than the App Store Connect API (a proxy or a wrong baseUrl) answered. Check validation.baseUrl and any HTTP proxy.` };
   }
@@ -167,8 +193,21 @@ function sleep(ms: number): Promise<void> {
 // An answer's body is only needed for Apple's small error JSON; a bound keeps a hostile or
 // broken server from filling memory.
 async function readBounded(response: Response, limit = 64 * 1024): Promise<string> {
-  const text = await response.text();
-  return text.length > limit ? text.slice(0, limit) : text;
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= limit) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }
 
 function networkErrorName(error: unknown): string {

@@ -1,0 +1,29 @@
+import type { ErrorCode } from "../core/errors";
+
+const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
+
+/** The short fix the CLI prints under a failed check, per error code. */
+export const FIXES: Partial<Record<ErrorCode, string>> = {
+  KEY_EMPTY: "pass the AuthKey_<KEYID>.p8 file App Store Connect let you download",
+  KEY_MALFORMED: "use the original AuthKey_<KEYID>.p8 file or its exact contents; if it is lost, revoke the key and create a new one",
+  KEY_ENCRYPTED: "decrypt it first (gpg --decrypt for a .p8.gpg copy; openssl pkcs8 -topk8 -nocrypt for an encrypted PKCS#8)",
+  KEY_IS_PUBLIC: "pass the private key (AuthKey_<KEYID>.p8), not a public key or certificate",
+  KEY_NOT_EC: "App Store Connect keys are EC P-256: pass the AuthKey_<KEYID>.p8 from App Store Connect",
+  KEY_WRONG_CURVE: "App Store Connect keys are EC P-256: pass the AuthKey_<KEYID>.p8 from App Store Connect",
+  KEY_ID_INVALID: `pass --key-id with the 10-character Key ID from ${KEYS_PAGE} (it is also in the file name AuthKey_<KEYID>.p8)`,
+  KEY_ID_LOOKS_LIKE_NAME: `pass --key-id with the Key ID column of ${KEYS_PAGE}, not the key's name`,
+  KEY_ID_FILENAME_MISMATCH: "use the Key ID and the key file of the same key (the file is named after its Key ID)",
+  ISSUER_ID_MISSING: `pass --issuer-id with the Issuer ID shown at the top of ${KEYS_PAGE}, or --individual for an individual key`,
+  ISSUER_ID_INVALID: `pass --issuer-id with the Issuer ID (a UUID) shown at the top of ${KEYS_PAGE}`,
+  ISSUER_ID_LOOKS_LIKE_TEAM_ID: `that is a Team ID or Key ID: pass --issuer-id with the Issuer ID (a UUID) at the top of ${KEYS_PAGE}`,
+  ISSUER_ID_FOR_INDIVIDUAL_KEY: "drop --issuer-id for an individual key, or drop --individual for a team key",
+  KEY_TYPE_INVALID: "use --individual for an individual key, nothing for a team key",
+  TOKEN_LIFETIME_INVALID: "pass --lifetime with 1 to 1200 seconds",
+  SCOPE_INVALID: 'pass --scope as "METHOD /path", e.g. --scope "GET /v1/apps"',
+  API_UNAUTHORIZED: "check that the key ID and issuer ID belong to this key, that the key is not revoked, and this machine's clock",
+  API_FORBIDDEN: "the key is revoked or its role lacks access: create a key with the needed role and swap it in",
+  API_UNREACHABLE: "check network access to the API (proxy, firewall, DNS) and --base-url",
+  API_UNEXPECTED: "check --base-url and any HTTP proxy",
+  SECRET_NOT_FOUND: "check the path",
+  SECRET_READ_FAILED: "make the key file readable by this user (chmod 600, owned by this user)",
+};

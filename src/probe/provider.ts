@@ -1,0 +1,197 @@
+/**
+ * The dynamic provider behind {@link ApiKeyProbe}.
+ *
+ * Pulumi serializes a dynamic provider into the stack state and evaluates it in a separate
+ * process whose module paths start at the program's directory. What is serialized is only a
+ * small delegate (see api-key-probe.ts) that loads this module by its public package path,
+ * `pulumi-asc-credential/probe-provider`; this module itself is ordinary code, never serialized.
+ *
+ * @module
+ */
+import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
+import { parsePrivateKey } from "../core/private-key";
+import { validateCredential } from "../core/validate";
+import { probeCredential } from "./probe-credential";
+
+/** The string the Pulumi engine passes for a value not yet known at preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const CREDENTIAL_FIELDS = ["keyId", "issuerId", "privateKey", "keyType", "privateKeyFileName"];
+const DIFF_FIELDS = ["keyId", "issuerId", "keyType", "fingerprint", "mode", "baseUrl"];
+const MAX_TIMEOUT_MS = 120000;
+
+type Props = Record<string, unknown>;
+
+function isKnown(value: unknown): boolean {
+  return value !== UNKNOWN;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * Validates the inputs without any network call. Every issue becomes a failure on its
+ * property; unknown values pass through. Returns the normalised key in place of the raw one,
+ * plus the derived fingerprint and public key, so a plan shows a fingerprint change.
+ */
+async function check(_olds: Props, news: Props): Promise<CheckResult> {
+  const failures: CheckFailure[] = [];
+  const inputs: Props = {};
+  for (const [name, value] of Object.entries(news)) {
+    if (value !== undefined && value !== null) inputs[name] = value;
+  }
+  if (inputs.keyType === undefined) inputs.keyType = "team";
+  if (inputs.mode === undefined) inputs.mode = "offline";
+
+  const unknown = new Set(CREDENTIAL_FIELDS.filter((field) => !isKnown(inputs[field])));
+  // The issuer rule depends on the key type.
+  if (unknown.has("keyType")) unknown.add("issuerId");
+  const known = (field: string): unknown => (unknown.has(field) ? undefined : inputs[field]);
+
+  const fileName = known("privateKeyFileName");
+  if (fileName !== undefined && typeof fileName !== "string") {
+    failures.push(failure("privateKeyFileName", fileName, `privateKeyFileName must be a file name like AuthKey_2X9R4HXF34.p8, but a value of type ${typeof fileName} was given.`));
+  }
+  const validation = validateCredential({
+    keyId: known("keyId") as string,
+    issuerId: known("issuerId") as string | undefined,
+    privateKey: known("privateKey") as string,
+    keyType: known("keyType") as "team" | "individual" | undefined,
+    privateKeyFileName: typeof fileName === "string" ? fileName : undefined,
+  });
+  for (const issue of validation.issues) {
+    if (!unknown.has(issue.field)) failures.push(failure(issue.field, inputs[issue.field], issue.message));
+  }
+  failures.push(...checkOptions(inputs));
+
+  if (validation.key) {
+    inputs.privateKey = validation.key.pem;
+    inputs.fingerprint = validation.key.fingerprint;
+    inputs.publicKeyPem = validation.key.publicKeyPem;
+  } else if (unknown.has("privateKey")) {
+    inputs.fingerprint = UNKNOWN;
+    inputs.publicKeyPem = UNKNOWN;
+  } else {
+    delete inputs.fingerprint;
+    delete inputs.publicKeyPem;
+  }
+  return { inputs, failures };
+}
+
+/**
+ * A failure on a named property makes the engine print that property's raw input value, even a
+ * secret one (`property privateKey value {...} has a problem`). So a failure whose value may hold
+ * key material is reported without a property; its reason always starts with the field's name.
+ */
+function failure(field: string, value: unknown, reason: string): CheckFailure {
+  // A URL can carry credentials; a long string or an object can hold a pasted key.
+  const mayHoldKeyMaterial =
+    field === "privateKey" || field === "baseUrl" || (typeof value === "string" ? value.length > 64 || value.includes("-----") : typeof value === "object" && value !== null);
+  return { property: mayHoldKeyMaterial ? "" : field, reason };
+}
+
+function checkOptions(inputs: Props): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const { mode, baseUrl, timeoutMs } = inputs;
+  if (isKnown(mode) && mode !== "offline" && mode !== "online") {
+    failures.push(failure("mode", mode, `mode ${typeof mode === "string" && mode.length <= 20 && /^[\w-]*$/.test(mode) ? `'${mode}'` : `of type ${typeof mode}`} is not a probe mode. Use "offline" (sign and verify locally, the default) or "online" (also call the App Store Connect API).`));
+  }
+  if (baseUrl !== undefined && isKnown(baseUrl)) {
+    let url: URL | undefined;
+    try {
+      url = typeof baseUrl === "string" ? new URL(baseUrl) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password) {
+      failures.push(failure("baseUrl", baseUrl, `baseUrl must be an http(s) URL without credentials, like https://api.appstoreconnect.apple.com (the default); ${typeof baseUrl === "string" ? `a value of ${baseUrl.length} characters` : `a value of type ${typeof baseUrl}`} was given.`));
+    }
+  }
+  if (timeoutMs !== undefined && isKnown(timeoutMs) && (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)) {
+    failures.push(failure("timeoutMs", timeoutMs, `timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (default 10000).`));
+  }
+  return failures;
+}
+
+/** Any change of the credential's identity or of how it is probed is an update, never a replace. */
+async function diff(_id: string, olds: Props, news: Props): Promise<DiffResult> {
+  const changed = DIFF_FIELDS.filter((field) => !isKnown(news[field]) || (olds[field] ?? undefined) !== (news[field] ?? undefined));
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+}
+
+/** Runs the probe and returns the outputs; throws the probe's message (never key material). */
+async function probe(inputs: Props): Promise<Props> {
+  const keyType = inputs.keyType === "individual" ? "individual" : "team";
+  const mode = inputs.mode === "online" ? "online" : "offline";
+  const issuerId = optionalString(inputs.issuerId);
+  const baseUrl = optionalString(inputs.baseUrl);
+  const privateKeyFileName = optionalString(inputs.privateKeyFileName);
+  const credential = {
+    keyId: inputs.keyId as string,
+    privateKey: inputs.privateKey as string,
+    keyType,
+    ...(issuerId !== undefined ? { issuerId } : {}),
+    ...(privateKeyFileName !== undefined ? { privateKeyFileName } : {}),
+  } as const;
+  const result = await probeCredential(credential, {
+    mode,
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(typeof inputs.timeoutMs === "number" ? { timeoutMs: inputs.timeoutMs } : {}),
+  });
+  if (!result.ok) {
+    const error = new Error(result.error?.message ?? "The App Store Connect API key failed validation.");
+    (error as Error & { code?: string }).code = result.error?.code;
+    throw error;
+  }
+  for (const warning of result.warnings ?? []) console.warn(`ApiKeyProbe: ${warning}`);
+  // Validated above, so this cannot throw; it yields the normalised key and public half.
+  const key = parsePrivateKey(credential.privateKey);
+  const outs: Props = {
+    keyId: credential.keyId,
+    keyType,
+    fingerprint: key.fingerprint,
+    publicKeyPem: key.publicKeyPem,
+    validatedAt: new Date().toISOString(),
+    mode,
+    privateKey: key.pem,
+  };
+  if (issuerId !== undefined) outs.issuerId = issuerId;
+  // Kept so that diff can see a baseUrl change (diff receives the old outputs, not inputs).
+  if (baseUrl !== undefined) outs.baseUrl = baseUrl;
+  if (result.apiStatus !== undefined) outs.apiStatus = result.apiStatus;
+  if (result.clockSkewSeconds !== undefined) outs.clockSkewSeconds = result.clockSkewSeconds;
+  return outs;
+}
+
+async function create(inputs: Props): Promise<CreateResult> {
+  const outs = await probe(inputs);
+  // Nothing exists remotely; the ID only has to be stable across updates.
+  return { id: String(outs.keyId), outs };
+}
+
+async function update(_id: string, olds: Props, news: Props): Promise<UpdateResult> {
+  const outs = await probe(news);
+  if (olds.keyId !== outs.keyId || olds.fingerprint !== outs.fingerprint) {
+    if (typeof olds.keyId === "string") outs.previousKeyId = olds.keyId;
+    if (typeof olds.fingerprint === "string") outs.previousFingerprint = olds.fingerprint;
+  } else {
+    if (typeof olds.previousKeyId === "string") outs.previousKeyId = olds.previousKeyId;
+    if (typeof olds.previousFingerprint === "string") outs.previousFingerprint = olds.previousFingerprint;
+  }
+  return { outs };
+}
+
+async function read(id: string, props: Props): Promise<ReadResult> {
+  return { id, props };
+}
+
+async function remove(): Promise<void> {
+  // Nothing was created outside the state.
+}
+
+/**
+ * The provider object. One instance for the process, so Pulumi's serialization cache holds it
+ * once.
+ * @internal
+ */
+export const apiKeyProbeProvider: ResourceProvider = { check, diff, create, update, read, delete: remove };

@@ -1,0 +1,311 @@
+/**
+ * The built `asc-credential` CLI, run as a child process against key files generated in a temp
+ * dir: every command, exit codes 0/1/2, the doctor --json schema, key ID inference, and that no
+ * output carries key material (`token` prints a JWT by design, which holds none).
+ */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parsePrivateKey } from "../../src/core/private-key";
+import { FakeAscApi } from "../support/fake-asc-api";
+import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { decodeJwt, signedBy } from "../runtime/helpers";
+import { CLI, ensureBuilt, runCli, type CliResult } from "./built-cli";
+
+jest.setTimeout(60_000);
+
+let dir: string;
+let key: TestKey;
+let keyFile: string;
+let fingerprint: string;
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), "asc-cli-"));
+  key = generateTestKey();
+  fingerprint = parsePrivateKey(key.pem).fingerprint;
+  keyFile = join(dir, `AuthKey_${TEAM.keyId}.p8`);
+  writeFileSync(keyFile, key.pem, { mode: 0o600 });
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectClean(result: CliResult, ...keys: TestKey[]): void {
+  for (const k of [key, ...keys]) {
+    expect(containsKeyMaterial(result.stdout, k)).toBe(false);
+    expect(containsKeyMaterial(result.stderr, k)).toBe(false);
+  }
+}
+
+const team = ["--issuer-id", TEAM.issuerId];
+
+test("the built CLI starts with a node shebang", () => {
+  expect(readFileSync(CLI, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+});
+
+describe("doctor", () => {
+  test("all checks pass: exit 0, one line per check, key ID from the file name, no colour off a TTY", async () => {
+    const result = await runCli(["doctor", "--key", keyFile, ...team]);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(" "))).toEqual([
+      "PASS key-source",
+      "PASS key-permissions",
+      "PASS private-key",
+      "PASS key-id",
+      "PASS issuer-id",
+      "PASS signing",
+      "SKIP api",
+      "all checks",
+    ]);
+    expect(result.stdout).toContain(`${TEAM.keyId} (from the file name)`);
+    expect(result.stdout).toContain(fingerprint);
+    expect(result.stdout).not.toContain("\x1b[");
+    expect(result.stderr).toBe("");
+    expectClean(result);
+  });
+
+  test("--json follows the documented schema", async () => {
+    const result = await runCli(["doctor", "--key", keyFile, ...team, "--json"]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(Object.keys(report)).toEqual(["schemaVersion", "ok", "credential", "online", "checks"]);
+    expect(report).toMatchObject({
+      schemaVersion: 1,
+      ok: true,
+      credential: { keySource: "file", keySourceName: keyFile, keyId: TEAM.keyId, keyIdSource: "filename", issuerId: TEAM.issuerId, keyType: "team", fingerprint },
+      online: null,
+    });
+    expect(report.checks.map((c: { id: string }) => c.id)).toEqual(["key-source", "key-permissions", "private-key", "key-id", "issuer-id", "signing", "api"]);
+    for (const check of report.checks) {
+      expect(Object.keys(check)).toEqual(["id", "status", "code", "message", "fix"]);
+      expect(["pass", "skip"]).toContain(check.status);
+    }
+    expectClean(result);
+  });
+
+  test("a missing issuer ID fails with exit 1, the code and the fix", async () => {
+    const human = await runCli(["doctor", "--key", keyFile]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^FAIL\s+issuer-id\s+.*\n\s+fix: pass --issuer-id/m);
+    expect(human.stdout).toMatch(/^SKIP\s+signing/m);
+    const json = JSON.parse((await runCli(["doctor", "--key", keyFile, "--json"])).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.checks.find((c: { id: string }) => c.id === "issuer-id")).toMatchObject({ status: "fail", code: "ISSUER_ID_MISSING", fix: expect.stringContaining("--issuer-id") });
+  });
+
+  test("a wrong-curve key given through --key-env with literal \\n fails without echoing it", async () => {
+    const wrong = generateTestKey("P-384");
+    const result = await runCli(["doctor", "--key-env", "MY_KEY", "--key-id", TEAM.keyId, ...team, "--json"], { MY_KEY: wrong.pem.replace(/\n/g, "\\n") });
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.credential).toMatchObject({ keySource: "env", keySourceName: "MY_KEY", keyIdSource: "flag", fingerprint: null });
+    expect(report.checks.find((c: { id: string }) => c.id === "private-key")).toMatchObject({ status: "fail", code: "KEY_WRONG_CURVE" });
+    expect(report.checks.map((c: { id: string }) => c.id)).not.toContain("key-permissions");
+    expectClean(result, wrong);
+  });
+
+  test("a group/world-readable key file is a warning with the chmod fix, not a failure", async () => {
+    const open = join(dir, "AuthKey_OPENFILE01.p8");
+    writeFileSync(open, key.pem);
+    chmodSync(open, 0o644);
+    const result = await runCli(["doctor", "--key", open, ...team]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^WARN\s+key-permissions\s+.*mode 644\)\n\s+fix: chmod 600 /m);
+    expect(result.stdout).toContain("1 warning");
+  });
+
+  test("a key ID contradicting the file name, and an unnamed file without --key-id, fail", async () => {
+    const mismatch = JSON.parse((await runCli(["doctor", "--key", keyFile, "--key-id", "ABCDE12345", ...team, "--json"])).stdout);
+    expect(mismatch.checks.find((c: { id: string }) => c.id === "key-id")).toMatchObject({ status: "fail", code: "KEY_ID_FILENAME_MISMATCH" });
+    const plain = join(dir, "key.pem");
+    writeFileSync(plain, key.pem, { mode: 0o600 });
+    const unnamed = await runCli(["doctor", "--key", plain, ...team, "--json"]);
+    expect(unnamed.code).toBe(1);
+    expect(JSON.parse(unnamed.stdout).checks.find((c: { id: string }) => c.id === "key-id")).toMatchObject({ status: "fail", code: "KEY_ID_INVALID" });
+  });
+
+  test("a missing key file is a failed check naming the path", async () => {
+    const result = await runCli(["doctor", "--key", join(dir, "AuthKey_MISSING000.p8"), ...team]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL\s+key-source\s+key file .*AuthKey_MISSING000\.p8 does not exist/m);
+  });
+
+  test("falls back to the APP_STORE_CONNECT_* variables", async () => {
+    const result = await runCli(["doctor", "--json"], { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).credential).toMatchObject({ keySource: "file", keyId: TEAM.keyId, keyIdSource: "filename", issuerId: TEAM.issuerId });
+  });
+
+  describe("--online against the fake App Store Connect API", () => {
+    let api: FakeAscApi;
+    beforeEach(async () => {
+      api = await FakeAscApi.start();
+    });
+    afterEach(async () => api.stop());
+
+    test("a registered key passes the api and clock checks", async () => {
+      api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key.publicKeyPem, issuerId: TEAM.issuerId });
+      const result = await runCli(["doctor", "--key", keyFile, ...team, "--online", "--base-url", api.baseUrl, "--json"]);
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report.online).toMatchObject({ baseUrl: api.baseUrl, apiStatus: 200 });
+      expect(report.checks.slice(-2).map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
+        ["api", "pass"],
+        ["clock", "pass"],
+      ]);
+      expect(api.requests.map((r) => [r.path, r.kid])).toEqual([["/v1/apps?limit=1", TEAM.keyId]]);
+    });
+
+    test("an unknown key fails with API_UNAUTHORIZED and exit 1", async () => {
+      const result = await runCli(["doctor", "--key", keyFile, ...team, "--online", "--base-url", api.baseUrl]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^FAIL\s+api\s+App Store Connect rejected the key \(HTTP 401\)/m);
+      expectClean(result);
+    });
+  });
+});
+
+describe("usage errors exit 2", () => {
+  test.each([
+    [[]],
+    [["frobnicate"]],
+    [["doctor", "--bogus"]],
+    [["doctor", "--key", "a.p8", "--key-env", "X"]],
+    [["doctor"]],
+    [["token", "--key", "a.p8", "--lifetime", "ten"]],
+    [["config", "--key-env", "X"]],
+    [["doctor", "--key", "a.p8", "--base-url", "ftp://x"]],
+  ])("%j", async (args) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Usage: asc-credential");
+    expect(result.stdout).toBe("");
+  });
+
+  test("a key pasted as an argument is not echoed back", async () => {
+    const pasted = Buffer.from(key.pem).toString("base64");
+    const result = await runCli(["token", pasted]);
+    expect(result.code).toBe(2);
+    expectClean(result);
+  });
+
+  test("--help exits 0", async () => {
+    const result = await runCli(["--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("doctor");
+  });
+});
+
+describe("token", () => {
+  test("prints one verifiable JWT with the inferred key ID, lifetime and scope", async () => {
+    const result = await runCli(["token", "--key", keyFile, ...team, "--lifetime", "300", "--scope", "GET /v1/apps", "--scope", "GET /v1/builds"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const jwt = result.stdout.trim();
+    const { header, payload } = decodeJwt(jwt);
+    expect(header.kid).toBe(TEAM.keyId);
+    expect(payload.iss).toBe(TEAM.issuerId);
+    expect(payload.exp - payload.iat).toBe(300);
+    expect(payload.scope).toEqual(["GET /v1/apps", "GET /v1/builds"]);
+    expect(signedBy(jwt, key)).toBe(true);
+    expectClean(result);
+  });
+
+  test("an individual key gets sub user", async () => {
+    const result = await runCli(["token", "--key", keyFile, "--individual"]);
+    expect(result.code).toBe(0);
+    expect(decodeJwt(result.stdout.trim()).payload).toMatchObject({ sub: "user" });
+  });
+
+  test("a lifetime over 20 minutes fails with exit 1 and the code", async () => {
+    const result = await runCli(["token", "--key", keyFile, ...team, "--lifetime", "1500"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: TOKEN_LIFETIME_INVALID: /);
+    expect(result.stdout).toBe("");
+  });
+});
+
+describe("fingerprint", () => {
+  test("prints the fingerprint, the same for every accepted form of the key", async () => {
+    const fromFile = await runCli(["fingerprint", "--key", keyFile]);
+    const fromEnv = await runCli(["fingerprint", "--key-env", "K"], { K: Buffer.from(key.pem).toString("base64") });
+    expect([fromFile.code, fromEnv.code]).toEqual([0, 0]);
+    expect(fromFile.stdout).toBe(`${fingerprint}\n`);
+    expect(fromEnv.stdout).toBe(`${fingerprint}\n`);
+    expectClean(fromFile);
+    expectClean(fromEnv);
+  });
+
+  test("a public key instead of the private key fails with exit 1", async () => {
+    const result = await runCli(["fingerprint", "--key-env", "K"], { K: key.publicKeyPem });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("KEY_IS_PUBLIC");
+  });
+});
+
+describe("config", () => {
+  test("prints pulumi config set commands that read the key from the file, never the key", async () => {
+    const result = await runCli(["config", "--key", keyFile, ...team, "--stack", "dev"]);
+    expect(result.code).toBe(0);
+    const commands = result.stdout.split("\n").filter((line) => line.startsWith("pulumi "));
+    expect(commands).toEqual([
+      `pulumi config set --stack dev keyId ${TEAM.keyId}`,
+      `pulumi config set --stack dev issuerId ${TEAM.issuerId}`,
+      `pulumi config set --stack dev --secret privateKey < ${keyFile}`,
+    ]);
+    expectClean(result);
+  });
+
+  test("an individual key gets keyType and no issuer; an invalid key prints no commands", async () => {
+    const individual = await runCli(["config", "--key", keyFile, "--individual"]);
+    expect(individual.stdout).toContain("pulumi config set keyType individual");
+    expect(individual.stdout).not.toContain("issuerId");
+    const bad = join(dir, "AuthKey_BADKEY0000.p8");
+    writeFileSync(bad, "not a key");
+    const result = await runCli(["config", "--key", bad, ...team]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("KEY_MALFORMED");
+  });
+
+  describe("--apply", () => {
+    let bin: string;
+    let log: string;
+    beforeAll(() => {
+      bin = mkdtempSync(join(dir, "bin-"));
+      log = join(bin, "calls.log");
+      // A stand-in `pulumi` recording argv and stdin, one record per call.
+      writeFileSync(
+        join(bin, "pulumi"),
+        `#!/bin/sh\nprintf 'ARGS %s\\n' "$*" >> "${log}"\nif [ "$5" = "--secret" ] || [ "$3" = "--secret" ]; then printf 'STDIN ' >> "${log}"; base64 -w0 >> "${log}"; printf '\\n' >> "${log}"; fi\nexit \${FAKE_PULUMI_EXIT:-0}\n`,
+        { mode: 0o755 },
+    );
+    });
+    beforeEach(() => writeFileSync(log, ""));
+
+    test("runs each command with the key on stdin only", async () => {
+      const result = await runCli(["config", "--key", keyFile, ...team, "--apply"], { PATH: `${bin}:${process.env.PATH}` });
+      expect(result.code).toBe(0);
+      const records = readFileSync(log, "utf8").trim().split("\n");
+      expect(records.filter((r) => r.startsWith("ARGS "))).toEqual([
+        `ARGS config set keyId ${TEAM.keyId}`,
+        `ARGS config set issuerId ${TEAM.issuerId}`,
+        "ARGS config set --secret privateKey",
+      ]);
+      const stdin = Buffer.from(records.find((r) => r.startsWith("STDIN "))!.slice(6), "base64").toString();
+      expect(parsePrivateKey(stdin).fingerprint).toBe(fingerprint);
+      expect(records.filter((r) => r.startsWith("ARGS ")).some((r) => containsKeyMaterial(r, key))).toBe(false);
+      expect(result.stderr).toContain("ran: pulumi config set --secret privateKey < (key file)");
+      expectClean(result);
+    });
+
+    test("a failing pulumi makes exit 1; no pulumi on PATH is exit 1 with the fix", async () => {
+      const failing = await runCli(["config", "--key", keyFile, ...team, "--apply"], { PATH: `${bin}:${process.env.PATH}`, FAKE_PULUMI_EXIT: "3" });
+      expect(failing.code).toBe(1);
+      expect(failing.stderr).toContain("failed (exit 3)");
+      const missing = await runCli(["config", "--key", keyFile, ...team, "--apply"], { PATH: dir });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("Install the Pulumi CLI");
+    });
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Engine tier: `npm run demo` (scripts/demo.mjs, the root Pulumi.yaml project) end to end, in a
+ * temp demo directory. The first run keeps its directory (--keep) so the test can read the
+ * throwaway keys it generated and prove none of them was printed; the second run reuses them
+ * and must clean everything up.
+ */
+import { spawnSync } from "node:child_process";
+import { createPublicKey, createPrivateKey } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JWT_PATTERN, REPO_ROOT, requirePulumi } from "../support/engine-harness";
+import { containsKeyMaterial, type TestKey } from "../support/keys";
+
+jest.setTimeout(180_000);
+
+const KEY_IDS = ["DEMOKEY001", "DEMOKEY002"];
+let scratch: string;
+
+beforeAll(() => {
+  requirePulumi();
+  scratch = mkdtempSync(join(tmpdir(), "asc-engine-demo-"));
+});
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+function runDemo(demoDir: string, ...args: string[]): string {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "demo.mjs"), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ASC_DEMO_DIR: demoDir },
+    encoding: "utf8",
+    timeout: 170_000,
+  });
+  const printed = `${result.stdout}\n${result.stderr}`;
+  if (result.status !== 0) throw new Error(`npm run demo failed (exit ${result.status}):\n${printed}`);
+  return printed;
+}
+
+/** The demo's key file as a TestKey, so containsKeyMaterial can look for it. */
+function demoKey(demoDir: string, keyId: string): TestKey {
+  const pem = readFileSync(join(demoDir, "keys", `AuthKey_${keyId}.p8`), "utf8");
+  const keyObject = createPrivateKey(pem);
+  return {
+    keyObject,
+    pem,
+    sec1Pem: keyObject.export({ type: "sec1", format: "pem" }).toString(),
+    der: keyObject.export({ type: "pkcs8", format: "der" }),
+    publicKeyPem: createPublicKey(keyObject).export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+
+function expectDemoOutput(printed: string, keys: TestKey[]): void {
+  expect(printed).toContain("Not deployed here: the AWS storage component");
+  for (const heading of ["== 0. Setup", "== 1. Validate the first key DEMOKEY001 (pulumi up)", "== 2. Rotate to DEMOKEY002", "== 3. Apply the rotation (pulumi up)", "== 4. Clean up (pulumi destroy)"]) {
+    expect(printed).toContain(heading);
+  }
+  expect(printed).toMatch(/~ keyId\s*: "DEMOKEY001" => "DEMOKEY002"/);
+  expect(printed).toMatch(/~ fingerprint\s*: "sha256:[0-9a-f]{64}" => "sha256:[0-9a-f]{64}"/);
+  expect(printed).toMatch(/privateKey\s*: \[secret\]/);
+  expect(printed).toMatch(/previousKeyId\s+DEMOKEY001/);
+  expect(printed).toContain("Demo finished.");
+  expect(printed).not.toContain("PRIVATE KEY");
+  expect(printed).not.toMatch(JWT_PATTERN);
+  for (const key of keys) expect(containsKeyMaterial(printed, key)).toBe(false);
+}
+
+test("npm run demo: validates a throwaway key, rotates it once, prints the diff and outputs, and cleans up", () => {
+  const demoDir = join(scratch, "demo");
+
+  const first = runDemo(demoDir, "--keep");
+  expect(first).toMatch(/Key DEMOKEY001: +generated throwaway P-256 key/);
+  const keys = KEY_IDS.map((id) => demoKey(demoDir, id));
+  expectDemoOutput(first, keys);
+  expect(existsSync(join(demoDir, "passphrase"))).toBe(true);
+
+  const second = runDemo(demoDir);
+  expect(second).toMatch(/Key DEMOKEY001: +reused throwaway P-256 key/);
+  expectDemoOutput(second, keys);
+  expect(existsSync(demoDir)).toBe(false);
+});

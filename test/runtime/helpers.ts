@@ -1,0 +1,59 @@
+/** Shared helpers of the runtime tier: stored-secret JSON, JWT decoding and verification. */
+import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
+import { parsePrivateKey } from "../../src/core/private-key";
+import type { TestKey } from "../support/keys";
+
+/** The JSON the component stores, for a generated key. */
+export function storedJson(key: TestKey, keyId: string, issuerId: string | undefined, overrides: Record<string, unknown> = {}): string {
+  const parsed = parsePrivateKey(key.pem);
+  return JSON.stringify({
+    schemaVersion: 1,
+    keyType: issuerId === undefined ? "individual" : "team",
+    keyId,
+    ...(issuerId !== undefined ? { issuerId } : {}),
+    privateKey: parsed.pem,
+    fingerprint: parsed.fingerprint,
+    ...overrides,
+  });
+}
+
+export interface DecodedJwt {
+  header: { alg: string; kid: string; typ: string };
+  payload: { iss?: string; sub?: string; iat: number; exp: number; aud: string; scope?: string[] };
+}
+
+export function decodeJwt(token: string): DecodedJwt {
+  const [h, p] = token.split(".");
+  return {
+    header: JSON.parse(Buffer.from(h!, "base64url").toString()) as DecodedJwt["header"],
+    payload: JSON.parse(Buffer.from(p!, "base64url").toString()) as DecodedJwt["payload"],
+  };
+}
+
+/** True when the token's ES256 signature verifies with the key's public half. */
+export function signedBy(token: string, key: TestKey): boolean {
+  const [h, p, s] = token.split(".");
+  return verify("sha256", Buffer.from(`${h}.${p}`), { key: createPublicKey(key.publicKeyPem), dsaEncoding: "ieee-p1363" }, Buffer.from(s!, "base64url"));
+}
+
+/** Runs `fn`, expects an AscCredentialError, returns it. */
+export async function rejection(fn: () => Promise<unknown>): Promise<{ code: string; message: string; name: string }> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as { code: string; message: string; name: string };
+  }
+  throw new Error("expected a rejection, got a value");
+}
+
+/** An RSA key in the TestKey shape (for "not an EC key" cases). */
+export function generateRsaTestKey(): TestKey {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    keyObject: privateKey,
+    pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    sec1Pem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    der: privateKey.export({ type: "pkcs8", format: "der" }),
+    publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * AscTokenSource from env and files, token caching against an injected clock, invalidate(),
+ * and fetch() details (headers, Request inputs, non-replayable bodies), with no AWS involved.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetSecretValueCommand, type GetSecretValueCommandOutput } from "@aws-sdk/client-secrets-manager";
+import { AscTokenSource } from "../../src/runtime/token-source";
+import { FakeAscApi } from "../support/fake-asc-api";
+import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
+import { decodeJwt, rejection, signedBy, storedJson } from "./helpers";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "asc-token-source-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stub Secrets Manager client: counts reads, serves whatever `value` holds. */
+function stubClient(initial: string): { client: { send(c: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> }; reads: () => number; set(v: string): void; stages: (string | undefined)[] } {
+  let value = initial;
+  let reads = 0;
+  const stages: (string | undefined)[] = [];
+  return {
+    client: {
+      async send(command) {
+        reads++;
+        stages.push(command.input.VersionStage);
+        const current = value;
+        await new Promise((r) => setTimeout(r, 5));
+        return { SecretString: current, $metadata: {} };
+      },
+    },
+    reads: () => reads,
+    set: (v) => (value = v),
+    stages,
+  };
+}
+
+describe("fromEnv", () => {
+  test("reads a PEM with literal \\n escapes, as CI secrets often hold it", async () => {
+    const key = generateTestKey();
+    const env = { APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: key.pem.replace(/\n/g, "\\n") };
+    const token = await AscTokenSource.fromEnv(env).getToken();
+    expect(decodeJwt(token).header.kid).toBe(TEAM.keyId);
+    expect(decodeJwt(token).payload.iss).toBe(TEAM.issuerId);
+    expect(signedBy(token, key)).toBe(true);
+  });
+
+  test("reads base64 of the PEM file and an individual key", async () => {
+    const key = generateTestKey();
+    const env = { APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_KEY_TYPE: "individual", APP_STORE_CONNECT_PRIVATE_KEY: Buffer.from(key.pem).toString("base64") };
+    const { payload } = decodeJwt(await AscTokenSource.fromEnv(env).getToken());
+    expect(payload.sub).toBe("user");
+    expect(payload.iss).toBeUndefined();
+  });
+
+  test("falls back to APP_STORE_CONNECT_PRIVATE_KEY_PATH and infers the key ID from the file name", async () => {
+    const key = generateTestKey();
+    const path = join(dir, "AuthKey_ABCDE12345.p8");
+    writeFileSync(path, key.pem);
+    const token = await AscTokenSource.fromEnv({ APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY_PATH: path }).getToken();
+    expect(decodeJwt(token).header.kid).toBe("ABCDE12345");
+    expect(signedBy(token, key)).toBe(true);
+  });
+
+  test.each([
+    [{}, "KEY_EMPTY"],
+    [{ APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: "x" }, "KEY_ID_INVALID"],
+    [{ APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_PRIVATE_KEY: "PEM" }, "ISSUER_ID_MISSING"],
+    [{ APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_KEY_TYPE: "personal", APP_STORE_CONNECT_PRIVATE_KEY: "PEM" }, "KEY_TYPE_INVALID"],
+  ])("incomplete environment %j fails with %s and no key material", async (partial, code) => {
+    const key = generateTestKey();
+    const env: Record<string, string> = { ...partial };
+    if (env.APP_STORE_CONNECT_PRIVATE_KEY) env.APP_STORE_CONNECT_PRIVATE_KEY = key.pem;
+    const error = await rejection(() => AscTokenSource.fromEnv(env).getToken());
+    expect(error.code).toBe(code);
+    expect(containsKeyMaterial(error.message, key)).toBe(false);
+  });
+
+  test("a wrong key in the environment fails with the key's code, no key material", async () => {
+    const key = generateTestKey("P-384");
+    const env = { APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: key.pem };
+    const error = await rejection(() => AscTokenSource.fromEnv(env).getToken());
+    expect(error.code).toBe("KEY_WRONG_CURVE");
+    expect(error.message).toContain("APP_STORE_CONNECT");
+    expect(containsKeyMaterial(error.message, key)).toBe(false);
+  });
+});
+
+describe("fromFile", () => {
+  test("infers the key ID from AuthKey_<ID>.p8", async () => {
+    const key = generateTestKey();
+    const path = join(dir, "AuthKey_Q1W2E3R4T5.p8");
+    writeFileSync(path, key.pem);
+    const token = await AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId }).getToken();
+    expect(decodeJwt(token).header.kid).toBe("Q1W2E3R4T5");
+    expect(signedBy(token, key)).toBe(true);
+  });
+
+  test("a key ID that contradicts the file name is KEY_ID_FILENAME_MISMATCH", async () => {
+    const path = join(dir, "AuthKey_Q1W2E3R4T5.p8");
+    writeFileSync(path, generateTestKey().pem);
+    const error = await rejection(() => AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId, keyId: TEAM.keyId }).getToken());
+    expect(error.code).toBe("KEY_ID_FILENAME_MISMATCH");
+  });
+
+  test("another file name needs an explicit key ID", async () => {
+    const key = generateTestKey();
+    const path = join(dir, "asc.pem");
+    writeFileSync(path, key.sec1Pem);
+    expect((await rejection(() => AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId }).getToken())).code).toBe("KEY_ID_INVALID");
+    const token = await AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId, keyId: TEAM.keyId }).getToken();
+    expect(signedBy(token, key)).toBe(true);
+  });
+
+  test("a missing file is SECRET_NOT_FOUND naming the path", async () => {
+    const path = join(dir, "AuthKey_NOPE123456.p8");
+    const error = await rejection(() => AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId }).getToken());
+    expect(error.code).toBe("SECRET_NOT_FOUND");
+    expect(error.message).toContain(path);
+  });
+
+  test("a replaced file is re-read after refreshSeconds", async () => {
+    const path = join(dir, "AuthKey_R0TAT10N00.p8");
+    const key1 = generateTestKey();
+    const key2 = generateTestKey();
+    writeFileSync(path, key1.pem);
+    let now = 1_700_000_000_000;
+    const source = AscTokenSource.fromFile(path, { issuerId: TEAM.issuerId, refreshSeconds: 60, now: () => now });
+    expect(signedBy(await source.getToken(), key1)).toBe(true);
+    writeFileSync(path, key2.pem);
+    expect(signedBy(await source.getToken(), key1)).toBe(true);
+    now += 60_000;
+    expect(signedBy(await source.getToken(), key2)).toBe(true);
+  });
+});
+
+describe("token cache", () => {
+  test("reuses the token until refreshMarginSeconds before expiry, then mints a new one", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    const start = 1_700_000_000_000;
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 3600, tokenLifetimeSeconds: 600, refreshMarginSeconds: 30, now: () => now });
+    const first = await source.getToken();
+    expect(decodeJwt(first).payload).toMatchObject({ iat: start / 1000, exp: start / 1000 + 600 });
+    now = start + 569_999;
+    expect(await source.getToken()).toBe(first);
+    now = start + 570_000;
+    const second = await source.getToken();
+    expect(second).not.toBe(first);
+    expect(decodeJwt(second).payload.iat).toBe(start / 1000 + 570);
+    expect(stub.reads()).toBe(1);
+  });
+
+  test("scope and lifetime go into the token; bad options fail at construction", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const token = await AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, tokenLifetimeSeconds: 300, scope: ["GET /v1/apps"] }).getToken();
+    const { payload } = decodeJwt(token);
+    expect(payload.exp - payload.iat).toBe(300);
+    expect(payload.scope).toEqual(["GET /v1/apps"]);
+    expect(() => AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, tokenLifetimeSeconds: 1201 })).toThrow(expect.objectContaining({ code: "TOKEN_LIFETIME_INVALID" }));
+    expect(() => AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, tokenLifetimeSeconds: 60, refreshMarginSeconds: 60 })).toThrow(expect.objectContaining({ code: "TOKEN_LIFETIME_INVALID" }));
+    expect(() => AscTokenSource.fromSecretsManager({ secretId: "", client: stub.client })).toThrow(expect.objectContaining({ code: "SECRET_NOT_FOUND" }));
+  });
+
+  test("invalidate() re-reads the source and signs anew, once for concurrent callers", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, versionStage: "AWSPREVIOUS" });
+    const first = await source.getToken();
+    source.invalidate();
+    const again = await Promise.all([source.getToken(), source.getToken(), source.getToken()]);
+    expect(new Set(again).size).toBe(1);
+    expect(again[0]).not.toBe(first);
+    expect(stub.reads()).toBe(2);
+    expect(stub.stages).toEqual(["AWSPREVIOUS", "AWSPREVIOUS"]);
+  });
+
+  test("a read in flight when invalidate() is called does not repopulate the cache", async () => {
+    const key1 = generateTestKey();
+    const key2 = generateTestKey();
+    const stub = stubClient(storedJson(key1, TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    const stale = source.getToken();
+    while (stub.reads() === 0) await new Promise((r) => setImmediate(r));
+    stub.set(storedJson(key2, TEAM.keyId, TEAM.issuerId));
+    source.invalidate();
+    expect(signedBy(await stale, key1)).toBe(true);
+    expect(signedBy(await source.getToken(), key2)).toBe(true);
+  });
+});
+
+describe("fetch", () => {
+  let api: FakeAscApi;
+  beforeEach(async () => {
+    api = await FakeAscApi.start();
+  });
+  afterEach(async () => api.stop());
+
+  test("adds the bearer token, keeps the caller's headers, accepts a Request", async () => {
+    const key = generateTestKey();
+    api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key.publicKeyPem, issuerId: TEAM.issuerId });
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    const seen: Headers[] = [];
+    const spyFetch: typeof fetch = (input, init) => {
+      seen.push(new Headers(init?.headers));
+      return fetch(input, init);
+    };
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, fetch: spyFetch });
+    const a = await source.fetch(`${api.baseUrl}/v1/apps`, { headers: { "x-trace": "1" } });
+    const b = await source.fetch(new Request(`${api.baseUrl}/v1/apps`, { headers: { "x-trace": "2" } }));
+    expect([a.status, b.status]).toEqual([200, 200]);
+    await Promise.all([a.text(), b.text()]);
+    expect(seen.map((h) => h.get("x-trace"))).toEqual(["1", "2"]);
+    expect(seen.every((h) => h.get("authorization") === seen[0]!.get("authorization"))).toBe(true);
+    expect(seen[0]!.get("authorization")).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  test("many requests failing with the same token trigger one re-read", async () => {
+    const key = generateTestKey();
+    api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key.publicKeyPem, issuerId: TEAM.issuerId });
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    await source.getToken();
+    api.enqueue(401, 401, 401, 401, 401);
+    const responses = await Promise.all(Array.from({ length: 5 }, () => source.fetch(`${api.baseUrl}/v1/apps`)));
+    await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(stub.reads()).toBe(2);
+  });
+
+  test("a streamed body cannot be replayed, so its 401 is returned without a retry", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("{}")), c.close()) });
+    const response = await source.fetch(`${api.baseUrl}/v1/apps`, { method: "POST", body, duplex: "half" } as RequestInit);
+    await response.text();
+    expect(response.status).toBe(401);
+    expect(api.requests).toHaveLength(1);
+    expect(stub.reads()).toBe(1);
+  });
+});

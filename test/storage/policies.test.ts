@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  accountOfArn,
+  kmsKeyPolicy,
+  readerPolicy,
+  replicaSecretArn,
+  roleNameFromArn,
+  secretResourcePolicy,
+  secretsManagerServiceName,
+} from "../../src/storage/policies";
+import { formatStoredCredential } from "../../src/core/stored-credential";
+
+const CTX = { accountId: "111122223333", partition: "aws", region: "eu-west-1" };
+const SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:asc/ci-AbCdEf";
+
+test("policies.ts is pure: no Pulumi or AWS SDK import", () => {
+  const source = readFileSync(join(__dirname, "../../src/storage/policies.ts"), "utf8");
+  expect(source).not.toMatch(/from\s+["']@pulumi|require\(["']@pulumi|@aws-sdk/);
+});
+
+test.each([
+  ["arn:aws:iam::111122223333:role/reader", "reader"],
+  ["arn:aws:iam::111122223333:role/apps/ci/reader-b", "reader-b"],
+  ["arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123", "AWSReservedSSO_Dev_0123"],
+  ["arn:aws-cn:iam::111122223333:role/x+=,.@_-y", "x+=,.@_-y"],
+])("roleNameFromArn(%s) = %s", (arn, name) => {
+  expect(roleNameFromArn(arn)).toBe(name);
+});
+
+test.each([
+  "arn:aws:iam::111122223333:user/alice",
+  "arn:aws:sts::111122223333:assumed-role/reader/session",
+  "reader",
+  "arn:aws:iam::1111:role/reader",
+])("roleNameFromArn refuses %s, naming the field", (arn) => {
+  expect(() => roleNameFromArn(arn)).toThrow(/^readers: .* is not an IAM role ARN/);
+});
+
+test("ARN helpers", () => {
+  expect(accountOfArn("arn:aws:iam::444455556666:role/x")).toBe("444455556666");
+  expect(accountOfArn("not-an-arn")).toBeUndefined();
+  expect(replicaSecretArn(SECRET, "us-east-1")).toBe("arn:aws:secretsmanager:us-east-1:111122223333:secret:asc/ci-AbCdEf");
+  expect(secretsManagerServiceName(CTX)).toBe("secretsmanager.eu-west-1.amazonaws.com");
+  expect(secretsManagerServiceName({ ...CTX, region: "cn-north-1", dnsSuffix: "amazonaws.com.cn" })).toBe("secretsmanager.cn-north-1.amazonaws.com.cn");
+});
+
+test("partition flows into the root principal", () => {
+  const doc = kmsKeyPolicy({ ...CTX, partition: "aws-us-gov" });
+  expect(doc.Statement[0]?.Principal).toEqual({ AWS: "arn:aws-us-gov:iam::111122223333:root" });
+});
+
+test("secret policy: nothing to say gives undefined (Secrets Manager rejects an empty policy)", () => {
+  expect(secretResourcePolicy({ ...CTX, secretArn: SECRET, denyOtherPrincipals: false })).toBeUndefined();
+  expect(secretResourcePolicy({ ...CTX, secretArn: SECRET })).toBeDefined();
+});
+
+test("secret policy: principals de-duplicated, root first", () => {
+  const r = "arn:aws:iam::111122223333:role/r";
+  const doc = secretResourcePolicy({ ...CTX, secretArn: SECRET, readers: [r, r], administrators: [r, "arn:aws:iam::111122223333:root"] });
+  expect(doc?.Statement[0]?.Condition).toEqual({ ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::111122223333:root", r] } });
+});
+
+test("reader policy: one secret ARN as a string, replicas as a list", () => {
+  const key = "arn:aws:kms:eu-west-1:111122223333:key/k";
+  expect(readerPolicy({ ...CTX, secretArn: SECRET, kmsKeyArn: key }).Statement[0]?.Resource).toBe(SECRET);
+  expect(readerPolicy({ ...CTX, secretArn: SECRET, kmsKeyArn: key, replicaRegions: ["us-east-1", "eu-west-1"] }).Statement[0]?.Resource).toEqual([
+    SECRET,
+    replicaSecretArn(SECRET, "us-east-1"),
+  ]);
+});
+
+test("stored JSON: documented key order; issuerId dropped for individual keys", () => {
+  const base = { keyId: "2X9R4HXF34", issuerId: "57246542-96fe-1a63-e053-0824d011072a", privateKey: "PEM", fingerprint: "sha256:00" };
+  expect(formatStoredCredential({ ...base, keyType: "team" })).toBe(
+    '{"schemaVersion":1,"keyType":"team","keyId":"2X9R4HXF34","issuerId":"57246542-96fe-1a63-e053-0824d011072a","privateKey":"PEM","fingerprint":"sha256:00"}',
+  );
+  expect(formatStoredCredential({ ...base, keyType: "individual" })).toBe(
+    '{"schemaVersion":1,"keyType":"individual","keyId":"2X9R4HXF34","privateKey":"PEM","fingerprint":"sha256:00"}',
+  );
+});
