@@ -33,10 +33,8 @@ function fail(message) {
 }
 
 function ensureBuilt() {
-  if (existsSync(join(root, "dist", "index.js"))) return;
-  console.log("dist/ is missing: building the package (npm run build)");
-  const build = spawnSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
-  if (build.status !== 0) fail("npm run build failed; fix the TypeScript errors above and run `npm run demo` again.");
+  // `npm run demo` builds first; this catches running the script directly.
+  if (!existsSync(join(root, "dist", "index.js"))) fail("dist/ is missing: run `npm run demo`, which builds the package first.");
 }
 
 function ensurePulumi() {
@@ -115,7 +113,7 @@ async function main() {
   const { ApiKeyProbe } = require("pulumi-asc-credential");
   let current = keys[0];
   const program = async () => {
-    const probe = new ApiKeyProbe("app-store-connect-key", { keyId: current.keyId, issuerId, privateKey: current.pem, privateKeyFileName: `AuthKey_${current.keyId}.p8` });
+    const probe = new ApiKeyProbe("app-store-connect-key", { keyId: current.keyId, issuerId, privateKey: current.pem, privateKeyFileName: current.fileName ?? `AuthKey_${current.keyId}.p8` });
     return {
       keyId: probe.keyId,
       fingerprint: probe.fingerprint,
@@ -150,13 +148,30 @@ async function main() {
     console.log(indent(diff));
     console.log(`\nChange summary: ${JSON.stringify(preview.changeSummary)}`);
 
-    heading("3. Apply the rotation (pulumi up)");
+    heading("3. A mangled key fails at preview, before anything is written");
+    // The usual mistakes at once: the key's name instead of its Key ID, and a .p8 cut short in a CI variable.
+    current = { keyId: "pricing-automation", pem: keys[1].pem.slice(0, 150), fileName: `AuthKey_${keys[1].keyId}.p8` };
+    let rejected = "";
+    const refused = await stack.preview({ onOutput: (text) => (rejected += text) }).then(
+      () => false,
+      (error) => {
+        rejected += `\n${error instanceof Error ? error.message : String(error)}`;
+        return true;
+      },
+    );
+    if (!refused) fail("the mangled key was accepted at preview");
+    // The engine prints each failure twice (as it happens and in the summary): show each once.
+    const problems = [...new Set(rejected.split("\n").filter((line) => line.includes("has a problem")).map((line) => line.slice(line.lastIndexOf("error: ") + 7).trim()))];
+    console.log(indent(problems.slice(0, 6).join("\n")));
+    current = keys[1];
+
+    heading("4. Apply the rotation (pulumi up)");
     const rotated = await stack.up({ onOutput: () => {} });
     console.log(`Resources: ${JSON.stringify(rotated.summary.resourceChanges)}`);
     printOutputs(rotated.outputs);
     console.log(`\nNext step in real life: once every consumer reads the new key, revoke ${rotated.outputs.previousKeyId?.value} in App Store Connect.`);
   } finally {
-    heading("4. Clean up (pulumi destroy)");
+    heading("5. Clean up (pulumi destroy)");
     const destroyed = await stack.destroy({ onOutput: () => {} });
     console.log(`Resources: ${JSON.stringify(destroyed.summary.resourceChanges)}`);
     await stack.workspace.removeStack("demo");

@@ -53,7 +53,7 @@ function demoKey(demoDir: string, keyId: string): TestKey {
 
 function expectDemoOutput(printed: string, keys: TestKey[]): void {
   expect(printed).toContain("Not deployed here: the AWS storage component");
-  for (const heading of ["== 0. Setup", "== 1. Validate the first key DEMOKEY001 (pulumi up)", "== 2. Rotate to DEMOKEY002", "== 3. Apply the rotation (pulumi up)", "== 4. Clean up (pulumi destroy)"]) {
+  for (const heading of ["== 0. Setup", "== 1. Validate the first key DEMOKEY001 (pulumi up)", "== 2. Rotate to DEMOKEY002", "== 3. A mangled key fails at preview", "== 4. Apply the rotation (pulumi up)", "== 5. Clean up (pulumi destroy)"]) {
     expect(printed).toContain(heading);
   }
   expect(printed).toMatch(/~ keyId\s*: "DEMOKEY001" => "DEMOKEY002"/);
@@ -61,7 +61,11 @@ function expectDemoOutput(printed: string, keys: TestKey[]): void {
   expect(printed).toMatch(/privateKey\s*: \[secret\]/);
   expect(printed).toMatch(/previousKeyId\s+DEMOKEY001/);
   expect(printed).toContain("Demo finished.");
-  expect(printed).not.toContain("PRIVATE KEY");
+  // Step 3 shows the errors of a key name used as key ID and a truncated key, each once.
+  expect(printed).toMatch(/keyId 'pricing-automation' looks like the key's name/);
+  expect(printed).toMatch(/resource 'app-store-connect-key' has a problem: privateKey has no .* line: the key was cut short/);
+  expect(printed.match(/looks like the key's name/g)).toHaveLength(1);
+  expect(printed).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
   expect(printed).not.toMatch(JWT_PATTERN);
   for (const key of keys) expect(containsKeyMaterial(printed, key)).toBe(false);
 }
