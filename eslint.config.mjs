@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import jestPlugin from "eslint-plugin-jest";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -14,4 +15,11 @@ export default tseslint.config(
     },
   },
   { files: ["test/**/*.ts", "bench/**"], rules: { "@typescript-eslint/no-non-null-assertion": "off" } },
+  // A skipped or focused test would pass CI without running what it claims (scripts/test-all.mjs
+  // also counts skipped and todo tests as failures).
+  {
+    files: ["test/**"],
+    plugins: { jest: jestPlugin },
+    rules: { "jest/no-disabled-tests": "error", "jest/no-focused-tests": "error" },
+  },
 );

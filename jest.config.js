@@ -7,6 +7,8 @@ const common = {
   transform: { "^.+\\.[tj]s$": tsJest },
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   moduleFileExtensions: ["ts", "js", "json"],
+  // Every tier: a test that prints a JWT or a generated key's material fails.
+  setupFilesAfterEnv: ["<rootDir>/test/support/leak-guard.ts"],
 };
 module.exports = {
   projects: [

@@ -71,7 +71,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  if (!(command in COMMANDS)) return usage(io, `unknown command '${command.slice(0, 40)}'`);
+  // Object.hasOwn, not `in`: inherited names (toString, constructor, __proto__) are not commands.
+  if (!Object.hasOwn(COMMANDS, command)) return usage(io, `unknown command '${command.slice(0, 40)}'`);
   let values: Values;
   try {
     values = parseArgs({ args: rest, options: COMMANDS[command as keyof typeof COMMANDS], strict: true, allowPositionals: false }).values as Values;

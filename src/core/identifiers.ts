@@ -17,23 +17,33 @@ const AUTH_KEY_FILE = /^AuthKey_([A-Za-z0-9]+)\.p8$/;
 const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
 
 /**
- * Identifiers are not secret, so a message may quote one, but a user can paste the private key
- * into the wrong field: only short, plain values are ever quoted.
+ * Identifiers are not secret, so a message may show one, but a user can paste the private key
+ * into the wrong field: only short, plain values that cannot be a slice of a key are shown.
+ * The one rule for every place that prints a user's value (messages here, and the probe
+ * provider's choice of naming a failing property, whose raw value the Pulumi engine prints).
+ * @internal
  */
+export function isSafeToQuote(value: string): boolean {
+  return value.length <= 64 && /^[\w .@+-]*$/.test(value) && !value.includes("-----") && !mayBeKeyFragment(value);
+}
+
 function quote(value: string): string {
-  return value.length <= 64 && /^[\w .@+-]*$/.test(value) && !mayBeKeyFragment(value) ? `'${value}'` : `(a value of ${value.length} characters)`;
+  return isSafeToQuote(value) ? `'${value}'` : `(a value of ${value.length} characters)`;
 }
 
 /**
  * A run of 12+ base64 characters could be a slice of the key body (a PEM line pasted into the
- * wrong field), so such a value is described, not quoted. Names, e-mails, UUIDs and bundle IDs
- * carry a space, '.', '@' or dashes, and are still quoted; base64url can carry '-' and '_' too,
- * so those count only in single-case values like "pricing-automation".
+ * wrong field), so a value holding one is described, not quoted. Names, e-mails and bundle IDs
+ * are split at spaces, '.' and '@' into short words and are still quoted, as are UUIDs; a long
+ * word counts as a run unless it is single-case with '-' or '_' (like "pricing-automation"),
+ * since base64url can carry those too. A space does not make a value safe: "a MIGHAgEAMBMGByqG"
+ * still holds a slice.
  */
 function mayBeKeyFragment(value: string): boolean {
-  if (value.length < 12 || /[ .@]/.test(value) || ISSUER_ID.test(value.trim())) return false;
-  const mixedCase = /[a-z]/.test(value) && /[A-Z]/.test(value);
-  return !/[-_]/.test(value) || mixedCase;
+  if (ISSUER_ID.test(value.trim())) return false;
+  // Apple's file name AuthKey_<KEYID>.p8 is judged by its Key ID part.
+  const words = value.split(/[ .@]+/).map((word) => word.replace(/^AuthKey_/, ""));
+  return words.some((word) => word.length >= 12 && (!/[-_]/.test(word) || (/[a-z]/.test(word) && /[A-Z]/.test(word))));
 }
 
 function looksLikeKeyMaterial(value: string): boolean {

@@ -86,7 +86,14 @@ function checkScope(scope: unknown): void {
   });
 }
 
-function toEpochSeconds(now: Date | number | undefined): number {
+/**
+ * A token's issue time in whole epoch seconds: `now` as a `Date` or epoch seconds, or the
+ * current time when absent. Shared with the probe so both refuse the same bad values.
+ * @throws {@link AscCredentialError} `TOKEN_LIFETIME_INVALID` (field `now`) for an invalid
+ * Date, NaN, an infinite or negative number, or a value of another type.
+ * @internal
+ */
+export function toEpochSeconds(now: Date | number | undefined): number {
   if (now === undefined) return Math.floor(Date.now() / 1000);
   const seconds = now instanceof Date ? now.getTime() / 1000 : now;
   // An invalid Date or NaN would serialise as `"iat":null`, a token Apple rejects with a bare 401.

@@ -15,8 +15,11 @@ const delegatingProvider: ResourceProvider = {
   diff: (id, olds, news) => implementation().diff!(id, olds, news),
   create: (inputs) => implementation().create(inputs),
   update: (id, olds, news) => implementation().update!(id, olds, news),
-  read: (id, props) => implementation().read!(id, props),
-  delete: (id, props) => implementation().delete!(id, props),
+  // Nothing exists outside the state, so read and delete need no code: inline, they keep
+  // `pulumi refresh` and `pulumi destroy` working after the package was uninstalled. They must
+  // match read/delete in provider.ts.
+  read: async (id, props) => ({ id, props }),
+  delete: async () => {},
 };
 
 /** Inputs of {@link ApiKeyProbe}. */

@@ -9,9 +9,10 @@
  * @module
  */
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
+import { isSafeToQuote } from "../core/identifiers";
 import { parsePrivateKey } from "../core/private-key";
 import { validateCredential } from "../core/validate";
-import { probeCredential } from "./probe-credential";
+import { checkBaseUrl, probeCredential } from "./probe-credential";
 
 /** The string the Pulumi engine passes for a value not yet known at preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -80,14 +81,16 @@ async function check(_olds: Props, news: Props): Promise<CheckResult> {
 
 /**
  * A failure on a named property makes the engine print that property's raw input value, even a
- * secret one (`property privateKey value {...} has a problem`). So a failure whose value may hold
- * key material is reported without a property; its reason always starts with the field's name.
+ * secret one (`property privateKey value {...} has a problem`). So a property is named only when
+ * its value is one core would quote in a message anyway (short, plain, not a possible slice of
+ * a key) or cannot hold text at all (a number, a boolean, nothing); otherwise the failure has no
+ * property, and its reason always starts with the field's name.
  */
 function failure(field: string, value: unknown, reason: string): CheckFailure {
-  // A URL can carry credentials; a long string or an object can hold a pasted key.
-  const mayHoldKeyMaterial =
-    field === "privateKey" || field === "baseUrl" || (typeof value === "string" ? value.length > 64 || value.includes("-----") : typeof value === "object" && value !== null);
-  return { property: mayHoldKeyMaterial ? "" : field, reason };
+  // A URL can carry credentials, whatever it looks like.
+  if (field === "privateKey" || field === "baseUrl") return { property: "", reason };
+  const printable = typeof value === "string" ? isSafeToQuote(value) : value === undefined || value === null || typeof value === "number" || typeof value === "boolean";
+  return { property: printable ? field : "", reason };
 }
 
 function checkOptions(inputs: Props): CheckFailure[] {
@@ -97,15 +100,8 @@ function checkOptions(inputs: Props): CheckFailure[] {
     failures.push(failure("mode", mode, `mode ${typeof mode === "string" && mode.length <= 20 && /^[\w-]*$/.test(mode) ? `'${mode}'` : `of type ${typeof mode}`} is not a probe mode. Use "offline" (sign and verify locally, the default) or "online" (also call the App Store Connect API).`));
   }
   if (baseUrl !== undefined && isKnown(baseUrl)) {
-    let url: URL | undefined;
-    try {
-      url = typeof baseUrl === "string" ? new URL(baseUrl) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password) {
-      failures.push(failure("baseUrl", baseUrl, `baseUrl must be an http(s) URL without credentials, like https://api.appstoreconnect.apple.com (the default); ${typeof baseUrl === "string" ? `a value of ${baseUrl.length} characters` : `a value of type ${typeof baseUrl}`} was given.`));
-    }
+    const problem = checkBaseUrl(baseUrl);
+    if (problem) failures.push(failure("baseUrl", baseUrl, problem));
   }
   if (timeoutMs !== undefined && isKnown(timeoutMs) && (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)) {
     failures.push(failure("timeoutMs", timeoutMs, `timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (default 10000).`));
@@ -181,6 +177,8 @@ async function update(_id: string, olds: Props, news: Props): Promise<UpdateResu
   return { outs };
 }
 
+// The serialized delegate (api-key-probe.ts) answers read and delete itself, so that they work
+// without this package installed; these two are kept identical for direct callers.
 async function read(id: string, props: Props): Promise<ReadResult> {
   return { id, props };
 }

@@ -6,7 +6,14 @@ import type { LoadedCredential } from "./stored-secret";
 
 /** Options every {@link AscTokenSource} accepts. */
 export interface TokenSourceOptions {
-  /** Re-read the credential (secret, env, file) after this many seconds; default 300. */
+  /**
+   * Re-read the credential (secret, env, file) after this many seconds; default 300. A re-read
+   * that fails (throttling, an outage) while the current token is still fresh does not fail the
+   * caller: that token is served and the read is retried every min(refreshSeconds, 30) seconds.
+   * Nothing new is signed from a credential whose re-read failed, so the error reaches callers
+   * once no fresh token is at hand (the first read, after {@link AscTokenSource.invalidate}, or
+   * when the token in hand is within `refreshMarginSeconds` of expiry).
+   */
   refreshSeconds?: number;
   /** Lifetime of each token, 1 to 1200 s; default 900. */
   tokenLifetimeSeconds?: number;
@@ -34,6 +41,10 @@ export interface SecretsManagerSourceOptions extends TokenSourceOptions {
 export interface FileSourceOptions extends KeyFileOptions, TokenSourceOptions {}
 
 type Loader = () => Promise<LoadedCredential>;
+
+// After a failed re-read while the current token is still good: retry the read after this long
+// (or refreshSeconds, if shorter).
+const READ_RETRY_MS = 30_000;
 
 /**
  * Supplies App Store Connect API tokens from a stored credential, for long-running consumers.
@@ -179,7 +190,21 @@ export class AscTokenSource {
     const generation = this.generation;
     let credential = this.credential;
     if (credential === undefined || this.clock() >= this.credentialFreshUntil) {
-      const loaded = await this.loader();
+      let loaded: LoadedCredential;
+      try {
+        loaded = await this.loader();
+      } catch (error) {
+        // A failed re-read (throttling, a brief outage) must not fail callers while the token
+        // in hand is still good: serve it and retry the read after a short back-off instead of
+        // on every call. invalidate() drops the token, so a 401-driven re-read still fails.
+        // The credential stays stale: nothing is signed from a credential whose re-read failed,
+        // so once this token is no longer fresh the next call reads again and sees the error.
+        if (generation === this.generation && credential !== undefined && this.token !== undefined && this.clock() < this.tokenFreshUntil) {
+          this.publish(this.token, this.clock() + Math.min(this.refreshMs, READ_RETRY_MS));
+          return this.token;
+        }
+        throw error;
+      }
       if (generation !== this.generation) return this.sign(loaded, generation);
       if (credential === undefined || !sameCredential(credential, loaded)) {
         this.token = undefined;
@@ -209,9 +234,9 @@ export class AscTokenSource {
     return token;
   }
 
-  private publish(token: string): void {
+  private publish(token: string, readAgainAt = this.credentialFreshUntil): void {
     this.cached = Promise.resolve(token);
-    this.cachedUntil = Math.min(this.tokenFreshUntil, this.credentialFreshUntil);
+    this.cachedUntil = Math.min(this.tokenFreshUntil, readAgainAt);
   }
 }
 

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { KeyType } from "../core";
 import { ApiKeyProbe } from "../probe/api-key-probe";
-import { kmsKeyPolicy, readerPolicy, roleNameFromArn, secretResourcePolicy } from "./policies";
+import { checkKmsKeyArn, kmsKeyPolicy, localReaderRoleName, readerPolicy, roleNameFromArn, secretResourcePolicy } from "./policies";
 import { checkRoles, type AscRole } from "./roles";
 import { formatStoredCredential } from "../core/stored-credential";
 
@@ -74,11 +74,28 @@ export interface AppStoreConnectApiKeyArgs {
   /**
    * ARN of an existing KMS key to encrypt the secret with. When given, no key or alias is created,
    * and that key's policy must let Secrets Manager use it for the readers and administrators.
+   * Must be the key ARN (`arn:aws:kms:<region>:<account>:key/<key-id>`), not an alias: IAM matches
+   * keys by key ARN only. Resolve an alias with `aws.kms.getKeyOutput({ keyId: "alias/…" }).arn`.
    */
   kmsKeyArn?: pulumi.Input<string>;
   /**
-   * IAM role ARNs (in the deploying account) that may read the secret. Each gets the reader policy
-   * attached. Role paths are fine (`arn:aws:iam::123456789012:role/ci/reader`).
+   * IAM role ARNs of the deploying account that may read the secret. Each role gets the reader
+   * policy attached, and (with {@link denyOtherPrincipals}) the resource policy keeps it to reading. Role paths are
+   * fine (`arn:aws:iam::123456789012:role/ci/reader`); a role of another account is refused (use
+   * {@link externalReaders}), and duplicates are attached once.
+   *
+   * Each attachment is named after its role when the ARN is a plain string, so adding, removing or
+   * reordering such readers never touches the others' attachments. An ARN that is an `Output` (for
+   * example `role.arn` of a role created in the same program) is unknown when the component is
+   * constructed, so its attachment is named by its position among the `Output`-valued readers
+   * (`<name>-reader-#0`, `#1`, …). Removing one that is not last, or reordering them, moves roles
+   * between those names: the attachments whose role changed are replaced, and deleting an old
+   * attachment detaches the policy from the role it named even when another attachment names that
+   * role now. For example `[a.arn, b.arn, c.arn]` → `[a.arn, c.arn]` leaves role C without the
+   * reader policy (and without read access) while the state still records it as attached, so a
+   * plain `pulumi up` does not repair it; `pulumi up --refresh` notices and attaches it again. Two
+   * readers resolving to the same role, one of them an `Output`, likewise detach it when either is
+   * removed. Prefer plain ARN strings (`pulumi.interpolate` gives an `Output` too), or only append.
    */
   readers?: pulumi.Input<string>[];
   /**
@@ -89,13 +106,19 @@ export interface AppStoreConnectApiKeyArgs {
   externalReaders?: pulumi.Input<string>[];
   /**
    * Principal ARNs (role or user ARNs, `*` wildcards allowed) that may manage the secret. The
-   * deploying principal is always added (an assumed-role session is resolved to its role with
-   * `aws.iam.getSessionContext`), so the stack never locks itself out.
+   * principal running `pulumi up` is always added too (an assumed-role session is resolved to its
+   * role with `aws.iam.getSessionContext`), so the deployment in progress never locks itself out.
+   *
+   * Only the current deployer is added, not earlier ones: list here every role that deploys the
+   * stack (the CI role and the roles humans deploy with). A deploy by a role that is not listed
+   * rewrites the resource policy without the previous deployer, which then loses all access to the
+   * secret (and can no longer deploy it) until a listed role or the account root deploys again.
    */
   administrators?: pulumi.Input<string>[];
   /**
-   * Deny every `secretsmanager:*` action on the secret to principals that are not readers,
-   * administrators or the account root (the break-glass path). Default `true`.
+   * Deny every `secretsmanager:*` action on the secret (and its replicas) to principals that are
+   * not readers, administrators or the account root (the break-glass path), and every action but
+   * reading to readers that are not administrators. Default `true`.
    */
   denyOtherPrincipals?: boolean;
   /** Days a deleted secret can be restored (0 deletes at once, else 7–30). Default 30. */
@@ -154,6 +177,10 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
   constructor(name: string, args: AppStoreConnectApiKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before super() registers anything, so a refused role creates nothing.
     const roles = checkRoles(args.role, args.allowAdminRole ?? false);
+    // Plain strings are checked here for the same reason; Output values once they resolve.
+    if (typeof args.kmsKeyArn === "string") checkKmsKeyArn(args.kmsKeyArn);
+    const readerArgs = args.readers ?? [];
+    for (const r of readerArgs) if (typeof r === "string") roleNameFromArn(r);
     super(APP_STORE_CONNECT_API_KEY_TYPE, name, {}, opts);
     const parent = { parent: this };
 
@@ -180,14 +207,20 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
       ([accountId, part, dnsSuffix, reg]) => ({ accountId, partition: part, dnsSuffix, region: reg }),
     );
 
-    const readers = args.readers ?? [];
+    // Readers of another account fail here, before any policy naming them is written.
+    const readers = pulumi.all([ctx, pulumi.all(readerArgs)]).apply(([c, arns]) => {
+      asResourceError(this, () => arns.forEach((arn) => localReaderRoleName(arn, c.accountId)));
+      return [...new Set(arns)];
+    });
     const externalReaders = args.externalReaders ?? [];
     const replicaRegions = args.replicaRegions ?? [];
     const description = args.description ?? `App Store Connect API key '${name}' (pulumi-asc-credential)`;
+    // From the probe, not the inputs: a key pasted into keyId never reaches a plan's tags, and
+    // nothing tagged is written before the key passed validation.
     const tags = {
       ...args.tags,
-      "asc:key-id": args.keyId,
-      "asc:key-type": args.keyType ?? "team",
+      "asc:key-id": probe.keyId,
+      "asc:key-type": probe.keyType,
       "asc:roles": roles.length > 0 ? roles.join(" ") : "unspecified",
       "managed-by": "pulumi-asc-credential",
     };
@@ -249,13 +282,14 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
           secretArn: secret.arn,
           blockPublicPolicy: true,
           policy: pulumi
-            .all([ctx, secret.arn, pulumi.all(readers), pulumi.all(externalReaders), administrators])
-            .apply(([c, secretArn, r, ext, admins]) =>
+            .all([ctx, secret.arn, pulumi.all(replicaRegions), readers, pulumi.all(externalReaders), administrators])
+            .apply(([c, secretArn, regions, r, ext, admins]) =>
               JSON.stringify(
                 secretResourcePolicy({
                   accountId: c.accountId,
                   partition: c.partition,
                   secretArn,
+                  replicaRegions: regions,
                   readers: r,
                   externalReaders: ext,
                   administrators: admins,
@@ -274,19 +308,31 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
         description: pulumi.interpolate`Read the App Store Connect API key in ${secret.name}`,
         policy: pulumi
           .all([ctx, secret.arn, kmsKeyArn, pulumi.all(replicaRegions)])
-          .apply(([c, secretArn, keyArn, regions]) =>
-            JSON.stringify(readerPolicy({ ...c, secretArn, kmsKeyArn: keyArn, replicaRegions: regions })),
-          ),
+          .apply(([c, secretArn, keyArn, regions]) => {
+            asResourceError(this, () => checkKmsKeyArn(keyArn));
+            return JSON.stringify(readerPolicy({ ...c, secretArn, kmsKeyArn: keyArn, replicaRegions: regions }));
+          }),
       },
       parent,
     );
-    readers.forEach((arn, i) => {
-      new aws.iam.RolePolicyAttachment(
-        `${name}-reader-${i}`,
-        { role: pulumi.output(arn).apply(roleNameFromArn), policyArn: policy.arn },
-        parent,
-      );
-    });
+    // One attachment per role, named after the role when it is known now (see `readers`). Keyed by
+    // role name, not ARN: AWS holds one attachment per (role, policy), so two resources for one
+    // role would detach it when either goes. `#` cannot occur in a role name, so the positional
+    // names of Output-valued readers never collide with a role's.
+    const attachmentRoles = new Map<string, pulumi.Output<string>>();
+    let outputIndex = 0;
+    for (const arn of readerArgs) {
+      if (typeof arn === "string") {
+        const roleName = roleNameFromArn(arn);
+        // After the `readers` check, so a reader of another account stops every attachment.
+        if (!attachmentRoles.has(roleName)) attachmentRoles.set(roleName, readers.apply(() => roleName));
+      } else {
+        attachmentRoles.set(`#${outputIndex++}`, pulumi.all([readers, arn]).apply(([, a]) => roleNameFromArn(a)));
+      }
+    }
+    for (const [suffix, role] of attachmentRoles) {
+      new aws.iam.RolePolicyAttachment(`${name}-reader-${suffix}`, { role, policyArn: policy.arn }, parent);
+    }
 
     if (args.onRotate) {
       const onRotate = args.onRotate;
@@ -336,6 +382,18 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
       validatedAt: this.validatedAt,
       roles: this.roles,
     });
+  }
+}
+
+/**
+ * Runs a check inside an apply and rethrows its error as a `ResourceError` on the component: the
+ * engine then prints the message against the component, without a stack trace.
+ */
+function asResourceError(resource: pulumi.Resource, check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    throw new pulumi.ResourceError(e instanceof Error ? e.message : String(e), resource, true);
   }
 }
 

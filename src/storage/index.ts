@@ -17,6 +17,7 @@ export {
   type KmsKeyPolicyInput,
   type PolicyDocument,
   type PolicyStatement,
+  type PolicyStatementBase,
   type ReaderPolicyInput,
   type SecretResourcePolicyInput,
 } from "./policies";

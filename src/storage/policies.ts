@@ -6,15 +6,20 @@
  * @packageDocumentation
  */
 
-/** One IAM policy statement, in AWS's JSON shape. */
-export interface PolicyStatement {
+/** The parts every {@link PolicyStatement} has. */
+export interface PolicyStatementBase {
   Sid: string;
   Effect: "Allow" | "Deny";
   Principal?: "*" | { AWS: string | string[] };
-  Action: string | string[];
   Resource: string | string[];
+  /** Operator → condition key → value(s). Operators in one statement must all hold (AND). */
   Condition?: Record<string, Record<string, string | string[]>>;
 }
+
+/** One IAM policy statement, in AWS's JSON shape: exactly one of `Action` and `NotAction`. */
+export type PolicyStatement =
+  | (PolicyStatementBase & { Action: string | string[]; NotAction?: never })
+  | (PolicyStatementBase & { NotAction: string | string[]; Action?: never });
 
 /** An IAM policy document (identity, resource or KMS key policy). */
 export interface PolicyDocument {
@@ -75,6 +80,41 @@ export function roleNameFromArn(arn: string): string {
     );
   }
   return match[1];
+}
+
+/**
+ * The role name of a reader ARN, once the deploying account is known. A reader is attached by
+ * role name (that is all `aws.iam.RolePolicyAttachment` takes), so a role ARN of another account
+ * would silently grant a same-named role of this account instead: refused.
+ * @throws Error naming the field `readers`, the other account and the fix (`externalReaders`).
+ */
+export function localReaderRoleName(arn: string, accountId: string): string {
+  const roleName = roleNameFromArn(arn);
+  const account = accountOfArn(arn);
+  if (account !== accountId) {
+    throw new Error(
+      `readers: '${arn}' is a role in account ${String(account)}, but the secret is deployed in account ${accountId}. readers must be roles of the deploying account (each gets the reader policy attached by role name); list a role of another account in externalReaders instead (its own account must also grant it secretsmanager:GetSecretValue on the secret).`,
+    );
+  }
+  return roleName;
+}
+
+/**
+ * Checks a `kmsKeyArn` given as a plain string: it must be a key ARN. An alias ARN, alias name or
+ * bare key ID would be accepted by Secrets Manager but is useless as the `Resource` of the reader
+ * policy's `kms:Decrypt` statement (IAM matches the key ARN, never an alias), so readers could not
+ * decrypt.
+ * @throws Error naming the field `kmsKeyArn`, what was seen and the fix.
+ */
+export function checkKmsKeyArn(value: string): void {
+  if (/^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(value)) return;
+  const isAlias = value.includes(":alias/") || value.startsWith("alias/");
+  // Quoted only when it looks like an ARN, alias or key ID, so a pasted secret is never echoed.
+  const quotable = /^(arn:|alias\/)[\x21-\x7e]{1,250}$|^(mrk-)?[0-9a-f-]{32,36}$/.test(value);
+  const seen = isAlias && quotable ? `the alias '${value}'` : quotable ? `'${value}'` : "the value given";
+  throw new Error(
+    `kmsKeyArn: ${seen} is not a KMS key ARN.${isAlias ? " IAM policies match a key by its key ARN, never by an alias, so the readers could not decrypt." : ""} Pass the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), e.g. aws.kms.getKeyOutput({ keyId: "alias/my-key" }).arn.`,
+  );
 }
 
 /**
@@ -160,43 +200,68 @@ export function kmsKeyPolicy(input: KmsKeyPolicyInput): PolicyDocument {
 export interface SecretResourcePolicyInput extends Pick<AccountContext, "accountId" | "partition"> {
   /** ARN of the secret the policy is attached to. */
   secretArn: string;
+  /**
+   * Regions holding replicas. Secrets Manager copies the resource policy to each replica, whose ARN
+   * differs by region, so every statement names the replica ARNs too.
+   */
+  replicaRegions?: readonly string[];
   /** Reader role ARNs in this account (their access comes from the reader IAM policy). */
   readers?: readonly string[];
   /** Principals in other accounts allowed to read: the policy itself grants them read access. */
   externalReaders?: readonly string[];
   /** Principal ARNs (IAM role or user ARNs, wildcards allowed) that manage the secret. */
   administrators?: readonly string[];
-  /** Deny `secretsmanager:*` to every principal not listed (default true). */
+  /**
+   * Deny `secretsmanager:*` to every principal not listed, and every action but reading to the
+   * readers (unless they are administrators too). Default true.
+   */
   denyOtherPrincipals?: boolean;
+}
+
+/** The secret's ARN followed by the ARN of each replica (the same ARN in the replica's region). */
+export function secretAndReplicaArns(secretArn: string, replicaRegions: readonly string[] = []): string[] {
+  return unique([secretArn, ...replicaRegions.map((r) => replicaSecretArn(secretArn, r))]);
 }
 
 /**
  * Resource policy of the secret. Returns `undefined` when it would have no statement (nothing to
  * deny, nobody external to admit), because Secrets Manager rejects an empty policy.
  *
- * The deny matches on `aws:PrincipalArn`, not on `Principal`: for an assumed-role session that key
+ * The denies match on `aws:PrincipalArn`, not on `Principal`: for an assumed-role session that key
  * holds the role's ARN (not the `sts:…:assumed-role/…/session` ARN), so listing a role covers every
  * session of it, and unlike `NotPrincipal` it does not misfire for roles with a permissions
  * boundary. The account root is always excluded so the root user can still replace the policy.
+ *
+ * Readers are exempt from the first deny, so a second one keeps them to reading even when their
+ * identity policies grant more (`*:*`): a compromised reader cannot overwrite, delete or re-share
+ * the key. Administrators and the root are exempt from it, so a role that both administers and
+ * reads keeps control.
  */
 export function secretResourcePolicy(input: SecretResourcePolicyInput): PolicyDocument | undefined {
   const statements: PolicyStatement[] = [];
+  const resource = one(secretAndReplicaArns(input.secretArn, input.replicaRegions));
   const external = unique(input.externalReaders ?? []);
+  const readers = unique(input.readers ?? []);
+  const managers = unique([accountRootArn(input), ...(input.administrators ?? [])]);
   if (input.denyOtherPrincipals ?? true) {
-    const allowed = unique([
-      accountRootArn(input),
-      ...(input.administrators ?? []),
-      ...(input.readers ?? []),
-      ...external,
-    ]);
     statements.push({
       Sid: "DenyEveryoneNotListed",
       Effect: "Deny",
       Principal: { AWS: "*" },
       Action: "secretsmanager:*",
-      Resource: input.secretArn,
-      Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
+      Resource: resource,
+      Condition: { ArnNotLike: { "aws:PrincipalArn": unique([...managers, ...readers, ...external]) } },
     });
+    if (readers.length > 0) {
+      statements.push({
+        Sid: "DenyReadersAnythingButReading",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        NotAction: [...SECRET_READ_ACTIONS],
+        Resource: resource,
+        Condition: { ArnLike: { "aws:PrincipalArn": readers }, ArnNotLike: { "aws:PrincipalArn": managers } },
+      });
+    }
   }
   if (external.length > 0) {
     statements.push({
@@ -204,7 +269,7 @@ export function secretResourcePolicy(input: SecretResourcePolicyInput): PolicyDo
       Effect: "Allow",
       Principal: { AWS: one(external) },
       Action: [...SECRET_READ_ACTIONS],
-      Resource: input.secretArn,
+      Resource: resource,
     });
   }
   return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
@@ -222,10 +287,10 @@ export interface ReaderPolicyInput extends AccountContext {
 
 /**
  * Identity policy for reader roles: read this secret (and its replicas) and decrypt with this key,
- * only through Secrets Manager. Never a wildcard resource.
+ * only through Secrets Manager and only for this secret. Never a wildcard resource.
  */
 export function readerPolicy(input: ReaderPolicyInput): PolicyDocument {
-  const secretArns = unique([input.secretArn, ...(input.replicaRegions ?? []).map((r) => replicaSecretArn(input.secretArn, r))]);
+  const secretArns = secretAndReplicaArns(input.secretArn, input.replicaRegions);
   return {
     Version: "2012-10-17",
     Statement: [
@@ -240,7 +305,15 @@ export function readerPolicy(input: ReaderPolicyInput): PolicyDocument {
         Effect: "Allow",
         Action: "kms:Decrypt",
         Resource: input.kmsKeyArn,
-        Condition: { StringEquals: { "kms:ViaService": secretsManagerServiceName(input) } },
+        // Secrets Manager passes the secret's ARN as the `SecretARN` encryption context, so a
+        // shared key (`kmsKeyArn`) decrypts only this secret for the readers. Replicas need no
+        // entry: they are encrypted with their region's aws/secretsmanager key.
+        Condition: {
+          StringEquals: {
+            "kms:ViaService": secretsManagerServiceName(input),
+            "kms:EncryptionContext:SecretARN": input.secretArn,
+          },
+        },
       },
     ],
   };

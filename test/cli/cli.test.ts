@@ -3,6 +3,7 @@
  * dir: every command, exit codes 0/1/2, the doctor --json schema, key ID inference, and that no
  * output carries key material (`token` prints a JWT by design, which holds none).
  */
+import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +38,42 @@ function expectClean(result: CliResult, ...keys: TestKey[]): void {
 }
 
 const team = ["--issuer-id", TEAM.issuerId];
+const ESC = "\x1b";
+
+/** DoctorReport.credential's fields (src/cli/doctor.ts), sorted. */
+const CREDENTIAL_KEYS = ["fingerprint", "issuerId", "keyId", "keyIdSource", "keySource", "keySourceName", "keyType"];
+
+/** DoctorCheck field types: code and fix are null exactly when the schema says so. */
+function expectCheckTypes(check: { id: unknown; status: unknown; code: unknown; message: unknown; fix: unknown }): void {
+  expect(typeof check.id).toBe("string");
+  expect(["pass", "warn", "fail", "skip"]).toContain(check.status);
+  expect(typeof check.message).toBe("string");
+  if (check.status === "fail") {
+    expect(typeof check.code).toBe("string");
+    expect(typeof check.fix).toBe("string");
+  }
+  if (check.status === "warn") expect(typeof check.fix).toBe("string");
+  if (check.status === "pass" || check.status === "skip") {
+    expect(check.code).toBeNull();
+    expect(check.fix).toBeNull();
+  }
+}
+
+/** Runs the built CLI on a pseudo-terminal (util-linux `script`), as a user's shell does. */
+function runCliOnTty(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(" ");
+  return new Promise((done, fail) => {
+    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error && (error as { code?: unknown }).code === "ENOENT") {
+        fail(new Error("the colour test needs util-linux `script` on PATH (apt-get install bsdutils) to give the CLI a terminal"));
+        return;
+      }
+      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1) : 0;
+      done({ code, stdout: stdout.replace(/\r\n/g, "\n"), stderr });
+    });
+  });
+}
 
 test("the built CLI starts with a node shebang", () => {
   expect(readFileSync(CLI, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
@@ -75,12 +112,50 @@ describe("doctor", () => {
       credential: { keySource: "file", keySourceName: keyFile, keyId: TEAM.keyId, keyIdSource: "filename", issuerId: TEAM.issuerId, keyType: "team", fingerprint },
       online: null,
     });
+    expect(Object.keys(report.credential).sort()).toEqual(CREDENTIAL_KEYS);
     expect(report.checks.map((c: { id: string }) => c.id)).toEqual(["key-source", "key-permissions", "private-key", "key-id", "issuer-id", "signing", "api"]);
     for (const check of report.checks) {
       expect(Object.keys(check)).toEqual(["id", "status", "code", "message", "fix"]);
       expect(["pass", "skip"]).toContain(check.status);
+      expectCheckTypes(check);
     }
     expectClean(result);
+  });
+
+  test("--json of a failing run keeps the same key sets, with code and fix set on failures", async () => {
+    const result = await runCli(["doctor", "--key", keyFile, "--json"]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(Object.keys(report)).toEqual(["schemaVersion", "ok", "credential", "online", "checks"]);
+    expect(Object.keys(report.credential).sort()).toEqual(CREDENTIAL_KEYS);
+    expect(report.credential.issuerId).toBeNull();
+    for (const check of report.checks) {
+      expect(Object.keys(check)).toEqual(["id", "status", "code", "message", "fix"]);
+      expectCheckTypes(check);
+    }
+    expectClean(result);
+  });
+
+  test("on a terminal the statuses are coloured; NO_COLOR and TERM=dumb turn colour off", async () => {
+    const args = ["doctor", "--key", keyFile, ...team];
+    const tty = await runCliOnTty(args, { TERM: "xterm" });
+    expect(tty.code).toBe(0);
+    const lines = tty.stdout.split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^${ESC}\\[32mPASS${ESC}\\[0m {2}key-source `));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${ESC}\\[2mSKIP${ESC}\\[0m {2}api `)));
+    expect(tty.stdout).toContain(`${ESC}[32mall checks passed${ESC}[0m`);
+    expectClean(tty);
+    const plainEnvs: Record<string, string>[] = [{ TERM: "xterm", NO_COLOR: "1" }, { TERM: "dumb" }];
+    for (const env of plainEnvs) {
+      const plain = await runCliOnTty(args, env);
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toMatch(/^PASS {2}key-source /m);
+      expect(plain.stdout).not.toContain("\x1b[");
+    }
+    // --json never carries colour codes, even on a terminal.
+    const json = await runCliOnTty([...args, "--json"], { TERM: "xterm" });
+    expect(json.stdout).not.toContain("\x1b[");
+    expect(JSON.parse(json.stdout).ok).toBe(true);
   });
 
   test("a missing issuer ID fails with exit 1, the code and the fix", async () => {
@@ -154,6 +229,13 @@ describe("doctor", () => {
         ["clock", "pass"],
       ]);
       expect(api.requests.map((r) => [r.path, r.kid])).toEqual([["/v1/apps?limit=1", TEAM.keyId]]);
+      expect(Object.keys(report.online).sort()).toEqual(["apiStatus", "baseUrl", "clockSkewSeconds"]);
+      expect(typeof report.online.clockSkewSeconds).toBe("number");
+      expect(Object.keys(report.credential).sort()).toEqual(CREDENTIAL_KEYS);
+      for (const check of report.checks) {
+        expect(Object.keys(check)).toEqual(["id", "status", "code", "message", "fix"]);
+        expectCheckTypes(check);
+      }
     });
 
     test("an unknown key fails with API_UNAUTHORIZED and exit 1", async () => {
@@ -175,11 +257,23 @@ describe("usage errors exit 2", () => {
     [["token", "--key", "a.p8", "--lifetime", "ten"]],
     [["config", "--key-env", "X"]],
     [["doctor", "--key", "a.p8", "--base-url", "ftp://x"]],
+    // Inherited Object.prototype names are not commands.
+    [["toString"]],
+    [["constructor", "--key", "a.p8"]],
+    [["__proto__"]],
+    [["hasOwnProperty"]],
   ])("%j", async (args) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("Usage: asc-credential");
     expect(result.stdout).toBe("");
+  });
+
+  test("an inherited name such as toString is an unknown command, not a crash", async () => {
+    const result = await runCli(["toString"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^asc-credential: unknown command 'toString'\n\nUsage: asc-credential/);
+    expect(result.stderr).not.toContain("unexpected");
   });
 
   test("a key pasted as an argument is not echoed back", async () => {

@@ -2,7 +2,8 @@ import { createPublicKey, verify } from "node:crypto";
 import { importSPKI, jwtVerify, decodeProtectedHeader } from "jose";
 import { clearSigningKeyCache, createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS, type CredentialInput } from "../../src/core";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
-import { expectActionable, rejectionOf } from "./helpers";
+import { toEpochSeconds } from "../../src/core/token";
+import { expectActionable, rejectionOf, thrownBy } from "./helpers";
 
 const key = generateTestKey();
 const other = generateTestKey();
@@ -171,5 +172,25 @@ describe("createToken: bad options", () => {
   });
   it("a null credential rejects with an AscCredentialError", async () => {
     expect((await rejectionOf(createToken(null as unknown as CredentialInput))).code).toMatch(/^(KEY_|ISSUER_)/);
+  });
+});
+
+describe("toEpochSeconds (shared with probeCredential)", () => {
+  it("floors a Date or epoch seconds, and defaults to the current time", () => {
+    expect(toEpochSeconds(new Date(NOW * 1000 + 999))).toBe(NOW);
+    expect(toEpochSeconds(NOW + 0.7)).toBe(NOW);
+    const before = Math.floor(Date.now() / 1000);
+    expect(toEpochSeconds(undefined)).toBeGreaterThanOrEqual(before);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ["NaN", Number.NaN, /^now is the number NaN/],
+    ["Infinity", Number.POSITIVE_INFINITY, /^now is the number Infinity/],
+    ["a negative number", -1, /^now is the number -1/],
+    ["an invalid Date", new Date("nope"), /^now is an invalid Date/],
+    ["a string", "1760000000", /^now is a value of type string/],
+  ])("refuses %s with TOKEN_LIFETIME_INVALID on field now", (_label, now, message) => {
+    const error = thrownBy(() => toEpochSeconds(now as number));
+    expect(error).toMatchObject({ code: "TOKEN_LIFETIME_INVALID", field: "now", message: expect.stringMatching(message) });
   });
 });

@@ -26,6 +26,14 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+// The test runs the script itself: `npm run demo` would rebuild dist/ under the engine tests
+// running beside it. This pins what the README's command adds on top: a build, then this script.
+test("`npm run demo` is the build followed by scripts/demo.mjs", () => {
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  expect(scripts.demo).toBe("npm run --silent build && node scripts/demo.mjs");
+  expect(readFileSync(join(REPO_ROOT, "README.md"), "utf8")).toContain("npm ci && npm run demo");
+});
+
 function runDemo(demoDir: string, ...args: string[]): string {
   const result = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "demo.mjs"), ...args], {
     cwd: REPO_ROOT,

@@ -3,8 +3,16 @@
  */
 import { sign } from "node:crypto";
 import { createToken } from "../../src/core";
-import { probeCredential, type ProbeOptions, type ProbeResult } from "../../src/probe/probe-credential";
-import { FakeAscApi } from "../support/fake-asc-api";
+import {
+  checkBaseUrl,
+  CLOCK_SKEW_WARNING_SECONDS,
+  DEFAULT_PROBE_RETRIES,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  probeCredential,
+  type ProbeOptions,
+  type ProbeResult,
+} from "../../src/probe/probe-credential";
+import { FakeAscApi, REVOKED_DETAIL } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
 const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
@@ -26,6 +34,10 @@ beforeEach(() => {
   fake.clockSkewSeconds = 0;
   fake.delayMs = 0;
   fake.requests.length = 0;
+  fake.clearScript();
+});
+afterEach(() => {
+  jest.restoreAllMocks();
 });
 afterAll(async () => {
   await fake.stop();
@@ -61,12 +73,14 @@ describe("probeCredential online", () => {
     expect(fake.requests).toEqual([]);
   });
 
-  it("reports an unknown key ID as API_UNAUTHORIZED, with what to check, without retrying", async () => {
-    const result = await probe({}, { keyId: "UNKNOWN123" });
+  it("reports an unknown key ID as API_UNAUTHORIZED, with what to check, after one fresh re-sign and no retries", async () => {
+    const result = await probe({ retries: 2 }, { keyId: "UNKNOWN123" });
     expect(result).toMatchObject({ ok: false, apiStatus: 401, error: { code: "API_UNAUTHORIZED" } });
     expect(result.error!.message).toMatch(/Issuer ID.*not the Team ID/);
     expect(result.error!.message).toMatch(/NOT_AUTHORIZED/);
-    expect(fake.requests).toHaveLength(1);
+    expect(result.error!.message).toMatch(/not a transient 401/);
+    // One extra attempt for a transient 401, not the 2 retries meant for 429/5xx/network errors.
+    expect(fake.requests.map((r) => r.status)).toEqual([401, 401]);
   });
 
   it("reports a wrong issuer ID as API_UNAUTHORIZED", async () => {
@@ -78,7 +92,9 @@ describe("probeCredential online", () => {
     fake.revokeKey(TEAM.keyId);
     const result = await probe();
     expect(result).toMatchObject({ ok: false, apiStatus: 403, error: { code: "API_FORBIDDEN" } });
-    expect(result.error!.message).toMatch(/revoked/);
+    // Apple's own text is passed on (the package's advice mentions "revoked" too, so match the fake's detail).
+    expect(result.error!.message).toContain(`Apple said: FORBIDDEN_ERROR: This request is forbidden for security reasons: ${REVOKED_DETAIL}`);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it("retries 500, 500 and succeeds on the third answer", async () => {
@@ -181,7 +197,8 @@ describe("probeCredential online", () => {
 
   it("cuts a token a server echoes back out of the message", async () => {
     const echoed = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
-    fake.enqueue({ status: 401, body: JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED", title: "Bad token", detail: `Token ${echoed} rejected` }] }) });
+    const echo = { status: 401, body: JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED", title: "Bad token", detail: `Token ${echoed} rejected` }] }) };
+    fake.enqueue(echo, echo);
     const result = await probe();
     expect(result.error?.code).toBe("API_UNAUTHORIZED");
     expect(result.error!.message).not.toContain(echoed.split(".")[2]);
@@ -195,6 +212,195 @@ describe("probeCredential online", () => {
     const result = await probe({ baseUrl, retries: 1, retryBaseDelayMs: 10 });
     expect(result).toMatchObject({ ok: false, error: { code: "API_UNREACHABLE" } });
     expect(result.error!.message).toMatch(/network error/);
+  });
+});
+
+describe("a 401 gets one freshly signed second try", () => {
+  it("401 then 200 is ok, with a warning about the transient 401", async () => {
+    fake.enqueue(401);
+    const result = await probe({ retries: 0 });
+    expect(result).toMatchObject({ ok: true, apiStatus: 200 });
+    expect(result.error).toBeUndefined();
+    expect(result.warnings).toEqual([expect.stringMatching(/^Apple answered the first request with HTTP 401 and accepted a freshly signed token on the retry/)]);
+    // Not counted against retries (0 here), and on this machine's clock (no skew to correct).
+    expect(fake.requests.map((r) => r.status)).toEqual([401, 200]);
+  });
+
+  it("401, 401 is API_UNAUTHORIZED", async () => {
+    fake.enqueue(401, 401);
+    const result = await probe({ retries: 2 });
+    expect(result).toMatchObject({ ok: false, apiStatus: 401, error: { code: "API_UNAUTHORIZED" } });
+    expect(result.error!.message).toMatch(/not a transient 401/);
+    expect(fake.requests.map((r) => r.status)).toEqual([401, 401]);
+  });
+
+  it("the second try carries a new signature", async () => {
+    const seen: string[] = [];
+    const realFetch = globalThis.fetch;
+    jest.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      seen.push(new Headers(init?.headers).get("authorization") ?? "");
+      return realFetch(input, init);
+    });
+    fake.enqueue(401);
+    expect((await probe()).ok).toBe(true);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).not.toBe(seen[0]);
+  });
+});
+
+describe("online call hardening", () => {
+  it("does not follow a redirect, and sends no token to its target", async () => {
+    const elsewhere = await FakeAscApi.start();
+    try {
+      elsewhere.registerKey({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, publicKeyPem: key.publicKeyPem });
+      fake.enqueue({ status: 302, headers: { location: `${elsewhere.baseUrl}/v1/apps?limit=1` } });
+      const result = await probe();
+      expect(result).toMatchObject({ ok: false, apiStatus: 302, error: { code: "API_UNEXPECTED" } });
+      expect(result.error!.message).toMatch(/redirect \(HTTP 302\).*baseUrl/);
+      expect(elsewhere.requests).toEqual([]);
+      expect(fake.requests).toHaveLength(1);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it.each([
+    ["an HTML page", "<html>Welcome to the hotel Wi-Fi</html>"],
+    ["JSON without a data array", JSON.stringify({ ok: true })],
+    ["a data object instead of a list", JSON.stringify({ data: { id: "1" } })],
+    ["an empty body", ""],
+  ])("a 200 with %s is API_UNEXPECTED, not a valid key", async (_label, body) => {
+    fake.enqueue({ status: 200, body });
+    const result = await probe();
+    expect(result).toMatchObject({ ok: false, apiStatus: 200, error: { code: "API_UNEXPECTED" } });
+    expect(result.error!.message).toMatch(/"data" array.*baseUrl/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("refuses a plain-http baseUrl to another machine before sending any token", async () => {
+    const fetchSpy = jest.spyOn(globalThis, "fetch");
+    for (const baseUrl of ["http://api.appstoreconnect.apple.com", "http://10.1.2.3:8080", "http://127.0.0.1.nip.io", "http://[::2]"]) {
+      const result = await probe({ baseUrl });
+      expect(result).toMatchObject({ ok: false, mode: "online", error: { code: "API_UNEXPECTED" } });
+      expect(result.error!.message).toMatch(/^baseUrl is a plain http:\/\/ URL to a host other than this machine.*Use https/);
+      expect(result.error!.message).not.toContain(baseUrl);
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it("accepts http only for loopback hosts", () => {
+    for (const ok of ["http://127.0.0.1:1", "http://127.9.8.7", "http://127.1", "http://localhost:8080/x", "http://[::1]:9", "https://api.appstoreconnect.apple.com", "https://example.com/"]) {
+      expect([ok, checkBaseUrl(ok)]).toEqual([ok, undefined]);
+    }
+    for (const [bad, reason] of [
+      ["http://128.0.0.1", /plain http/],
+      ["ftp://example.com", /https URL/],
+      ["https://user:secret@example.com", /without credentials/],
+      ["not a url", /not a URL/],
+    ] as const) {
+      const message = checkBaseUrl(bad);
+      expect(message).toMatch(reason);
+      expect(message).toMatch(/^baseUrl /);
+      expect(message).not.toContain("secret");
+    }
+    expect(checkBaseUrl(42)).toMatch(/type number/);
+  });
+
+  it("maps Apple's 403 for a malformed token to API_FORBIDDEN, pointing at whatever rewrote it", async () => {
+    // A proxy that cuts the signature off: the fake, like Apple, answers 403 to a token it cannot parse.
+    const realFetch = globalThis.fetch;
+    jest.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("authorization", headers.get("authorization")!.replace(/\.[^.]+$/, ""));
+      return realFetch(input, { ...init, headers });
+    });
+    const result = await probe();
+    expect(result).toMatchObject({ ok: false, apiStatus: 403, error: { code: "API_FORBIDDEN" } });
+    expect(result.error!.message).toMatch(/403 to a token it cannot parse.*rewrites the Authorization header/);
+    expect(result.error!.message).toMatch(/FORBIDDEN_ERROR/);
+    expect(fake.requests).toHaveLength(1);
+  });
+});
+
+describe("invalid options are reported, never thrown and never misread", () => {
+  it.each<[string, ProbeOptions, string, RegExp]>([
+    ["now NaN", { now: Number.NaN }, "TOKEN_LIFETIME_INVALID", /^now is the number NaN/],
+    ["now an invalid Date", { now: new Date("not a date") }, "TOKEN_LIFETIME_INVALID", /^now is an invalid Date/],
+    ["now negative", { now: -1 }, "TOKEN_LIFETIME_INVALID", /^now is the number -1/],
+    ["retries NaN", { retries: Number.NaN }, "API_UNEXPECTED", /^retries is the number NaN; use a whole number from 0 to 10/],
+    ["retries fractional", { retries: 1.5 }, "API_UNEXPECTED", /^retries is the number 1.5/],
+    ["retries negative", { retries: -1 }, "API_UNEXPECTED", /^retries is the number -1/],
+    ["retries too many", { retries: 11 }, "API_UNEXPECTED", /^retries is the number 11/],
+    ["timeoutMs NaN", { timeoutMs: Number.NaN }, "API_UNEXPECTED", /^timeoutMs is the number NaN/],
+    ["timeoutMs zero", { timeoutMs: 0 }, "API_UNEXPECTED", /^timeoutMs is the number 0/],
+    ["timeoutMs infinite", { timeoutMs: Number.POSITIVE_INFINITY }, "API_UNEXPECTED", /^timeoutMs is the number Infinity/],
+    ["timeoutMs beyond a timer's range", { timeoutMs: 2 ** 31 }, "API_UNEXPECTED", /^timeoutMs is the number 2147483648/],
+    ["retryBaseDelayMs NaN", { retryBaseDelayMs: Number.NaN }, "API_UNEXPECTED", /^retryBaseDelayMs is the number NaN/],
+    ["retryBaseDelayMs negative", { retryBaseDelayMs: -5 }, "API_UNEXPECTED", /^retryBaseDelayMs is the number -5/],
+    ["timeoutMs a string", { timeoutMs: "1000" as unknown as number }, "API_UNEXPECTED", /^timeoutMs is a value of type string/],
+  ])("%s", async (_label, options, code, message) => {
+    const result = await probe(options);
+    expect(result).toMatchObject({ ok: false, mode: "online", error: { code, message: expect.stringMatching(message) } });
+    expect(result.fingerprint).toMatch(/^sha256:/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it("checks them offline too", async () => {
+    expect((await probe({ mode: "offline", now: Number.NaN })).error?.code).toBe("TOKEN_LIFETIME_INVALID");
+    expect((await probe({ mode: "offline", retries: Number.NaN })).error?.code).toBe("API_UNEXPECTED");
+  });
+});
+
+describe("defaults", () => {
+  it("are 10 s per attempt and 2 retries: exactly 3 requests against a server that always fails", async () => {
+    expect(DEFAULT_PROBE_TIMEOUT_MS).toBe(10_000);
+    expect(DEFAULT_PROBE_RETRIES).toBe(2);
+    const timeouts = jest.spyOn(AbortSignal, "timeout");
+    fake.enqueue(503, 503, 503, 503, 503, 503);
+    const result = await probeCredential({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: fake.baseUrl, retryBaseDelayMs: 1 });
+    results.push(result);
+    expect(result).toMatchObject({ ok: false, apiStatus: 503, error: { code: "API_UNREACHABLE", message: expect.stringMatching(/after 3 attempts/) } });
+    expect(fake.requests.map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(timeouts.mock.calls).toEqual([[DEFAULT_PROBE_TIMEOUT_MS], [DEFAULT_PROBE_TIMEOUT_MS], [DEFAULT_PROBE_TIMEOUT_MS]]);
+  });
+
+  it("back off exponentially between retries: base, then 2 x base (jitter at its ceiling)", async () => {
+    jest.spyOn(Math, "random").mockReturnValue(1);
+    fake.enqueue(503, 503, 503);
+    const retryBaseDelayMs = 150;
+    const started = performance.now();
+    const result = await probe({ retries: 2, retryBaseDelayMs });
+    const elapsed = performance.now() - started;
+    expect(result.error?.code).toBe("API_UNREACHABLE");
+    expect(fake.requests).toHaveLength(3);
+    // 150 + 300 ms of sleep at the least; timers never fire early, 5 ms is for clock rounding.
+    expect(elapsed).toBeGreaterThanOrEqual(retryBaseDelayMs * 3 - 5);
+    expect(elapsed).toBeLessThan(retryBaseDelayMs * 3 + 1500);
+  });
+
+  it("honours a 429's retry-after", async () => {
+    fake.enqueue({ status: 429, retryAfterSeconds: 1 });
+    const started = performance.now();
+    const result = await probe({ retryBaseDelayMs: 1 });
+    expect(result).toMatchObject({ ok: true, apiStatus: 200 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(995);
+    expect(fake.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it.each([
+    [CLOCK_SKEW_WARNING_SECONDS - 1, false],
+    [CLOCK_SKEW_WARNING_SECONDS, false],
+    [CLOCK_SKEW_WARNING_SECONDS + 1, true],
+    [-(CLOCK_SKEW_WARNING_SECONDS + 1), true],
+  ])("a skew of %i s warns: %s (threshold 60 s)", async (skew, warns) => {
+    expect(CLOCK_SKEW_WARNING_SECONDS).toBe(60);
+    // HTTP dates have whole seconds: a clock pinned to a whole second makes the skew exact.
+    const pinned = Math.floor(Date.now() / 1000) * 1000;
+    jest.spyOn(Date, "now").mockReturnValue(pinned);
+    fake.clockSkewSeconds = skew;
+    const result = await probe();
+    expect(result).toMatchObject({ ok: true, clockSkewSeconds: skew });
+    expect(result.warnings ?? []).toEqual(warns ? [expect.stringMatching(new RegExp(`clock is ${Math.abs(skew)} s (behind|ahead of) Apple's`))] : []);
   });
 });
 
@@ -237,13 +443,63 @@ describe("the fake applies Apple's token rules", () => {
     expect((await call(await createToken({ ...team(), privateKey: stranger.pem }))).status).toBe(401);
   });
 
-  it("requires iat, typ JWT, alg ES256 and no sub on team keys", async () => {
+  it("requires iat and no sub on team keys (401), typ JWT and alg ES256 (403: formatted wrongly)", async () => {
     const claims = { iss: TEAM.issuerId, iat: now(), exp: now() + 600, aud: "appstoreconnect-v1" };
     expect((await call(signed(claims))).status).toBe(200);
     expect((await call(signed({ ...claims, iat: undefined }))).status).toBe(401);
     expect((await call(signed({ ...claims, sub: "user" }))).status).toBe(401);
-    expect((await call(signed(claims, { alg: "ES256", kid: TEAM.keyId }))).status).toBe(401);
-    expect((await call(signed(claims, { alg: "ES384", kid: TEAM.keyId, typ: "JWT" }))).status).toBe(401);
+    expect((await call(signed(claims, { alg: "ES256", kid: TEAM.keyId }))).status).toBe(403);
+    expect((await call(signed(claims, { alg: "ES384", kid: TEAM.keyId, typ: "JWT" }))).status).toBe(403);
+  });
+
+  it("answers 403 with Apple's error JSON to a token formatted wrongly, 401 to a missing one", async () => {
+    const good = await createToken(team());
+    const [h, p, sig] = good.split(".") as [string, string, string];
+    for (const token of ["not.a.token", `${h}.${p}`, `${h}.${p}.${sig}.${sig}`, `${Buffer.from("{nope").toString("base64url")}.${p}.${sig}`, `${h}.${Buffer.from("[1]").toString("base64url")}.${sig}`, "a b c"]) {
+      const { status, body } = await call(token);
+      expect([token.length, status]).toEqual([token.length, 403]);
+      expect(body).toMatchObject({ errors: [{ status: "403", code: "FORBIDDEN_ERROR" }] });
+    }
+    const missing = await fetch(`${fake.baseUrl}/v1/apps`);
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toMatchObject({ errors: [{ status: "401", code: "NOT_AUTHORIZED" }] });
+    expect((await fetch(`${fake.baseUrl}/v1/apps`, { headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` } })).status).toBe(401);
+  });
+
+  it("checks the signature before the revocation: a forged token naming a revoked key gets 401", async () => {
+    fake.revokeKey(TEAM.keyId);
+    const forged = await createToken({ ...team(), privateKey: generateTestKey().pem });
+    expect((await call(forged)).status).toBe(401);
+    expect((await call(await createToken(team()))).status).toBe(403);
+  });
+
+  it("answers 404 NOT_FOUND with Apple's error JSON outside the resources it knows, after authentication", async () => {
+    const token = await createToken(team());
+    for (const path of ["/v1/users", "/v1/builds?limit=5", "/v1/bundleIds"]) expect([path, (await call(token, path)).status]).toEqual([path, 200]);
+    for (const path of ["/v1/nothing", "/v2/apps", "/v1/apps/123/extra", "/", "/v1/apps/123"]) {
+      const { status, body } = await call(token, path);
+      expect([path, status]).toEqual([path, 404]);
+      expect(body).toMatchObject({ errors: [{ status: "404", code: "NOT_FOUND" }] });
+    }
+    expect((await call(await createToken({ ...team(), privateKey: generateTestKey().pem }), "/v1/nothing")).status).toBe(401);
+  });
+
+  it("applies scripted answers only to authenticated requests", async () => {
+    fake.enqueue(500);
+    expect((await call(await createToken({ ...team(), privateKey: generateTestKey().pem }))).status).toBe(401);
+    expect((await call("x.y.z")).status).toBe(403);
+    expect((await call(await createToken(team()))).status).toBe(500);
+    expect((await call(await createToken(team()))).status).toBe(200);
+  });
+
+  it("sends retry-after on a 429 only when asked to", async () => {
+    fake.enqueue(429, { status: 429, retryAfterSeconds: 7 });
+    const token = await createToken(team());
+    const plain = await fetch(`${fake.baseUrl}/v1/apps`, { headers: { authorization: `Bearer ${token}` } });
+    const asked = await fetch(`${fake.baseUrl}/v1/apps`, { headers: { authorization: `Bearer ${token}` } });
+    await Promise.all([plain.text(), asked.text()]);
+    expect([plain.status, plain.headers.get("retry-after")]).toEqual([429, null]);
+    expect([asked.status, asked.headers.get("retry-after")]).toEqual([429, "7"]);
   });
 
   it("answers 403 FORBIDDEN_ERROR for a revoked key", async () => {
@@ -264,11 +520,6 @@ describe("the fake applies Apple's token rules", () => {
     expect((await call(await createToken(team(), { scope: ["POST /v1/apps"] }))).status).toBe(401);
   });
 
-  it("rejects a missing or malformed bearer token", async () => {
-    const response = await fetch(`${fake.baseUrl}/v1/apps`);
-    expect(response.status).toBe(401);
-    expect((await call("not.a.token")).status).toBe(401);
-  });
 
   it("records the kid but never the token", async () => {
     const token = await createToken(team());

@@ -82,6 +82,7 @@ describe("check", () => {
     ["bad baseUrl", { baseUrl: "ftp://example.com" }, "baseUrl", /http/],
     ["baseUrl with credentials", { baseUrl: "https://user:pw@example.com" }, "baseUrl", /without credentials/],
     ["bad timeout", { timeoutMs: -5 }, "timeoutMs", /milliseconds/],
+    ["plain http to another host", { baseUrl: "http://api.example.com" }, "baseUrl", /^baseUrl is a plain http:\/\/ URL.*Use https/],
     ["non-string file name", { privateKeyFileName: 42 }, "privateKeyFileName", /file name/],
   ])("%s is a failure on its field", async (_label, overrides, field, reason) => {
     const { failures } = await provider.check({}, team(overrides));
@@ -105,6 +106,39 @@ describe("check", () => {
     expect(inputs).not.toHaveProperty("fingerprint");
     expect(JSON.stringify(failures)).not.toContain(privateKey.slice(30, 60));
     expectClean(JSON.stringify(failures), key);
+  });
+
+  it("accepts plain http to a loopback host (a local test server)", async () => {
+    for (const baseUrl of ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"]) {
+      expect((await provider.check({}, team({ mode: "online", baseUrl }))).failures).toEqual([]);
+    }
+  });
+
+  describe("a slice of the key pasted into an identifier is never named as the property (the engine would print it)", () => {
+    const slices = (): [string, string][] => {
+      const bodyLine = key.pem.split("\n")[1]!;
+      expect(bodyLine).toHaveLength(64);
+      return [
+        ["a 64-character PEM body line", bodyLine],
+        ["a 40-character slice of it", bodyLine.slice(12, 52)],
+        ["a 12-character slice of it", bodyLine.slice(20, 32)],
+      ];
+    };
+    it.each(["keyId", "issuerId"])("%s", async (field) => {
+      for (const [label, value] of slices()) {
+        const { failures } = await provider.check({}, team({ [field]: value }));
+        const onField = failures!.filter((f) => fieldOf(f) === field);
+        expect({ label, properties: onField.map((f) => f.property) }).toEqual({ label, properties: [""] });
+        expect(onField[0]!.reason.startsWith(`${field} `)).toBe(true);
+        expect(JSON.stringify(failures)).not.toContain(value);
+      }
+    });
+    it("while plain mistakes are still named", async () => {
+      for (const [field, value] of [["keyId", "pricing-automation"], ["keyId", "2x9r4hxf34"], ["issuerId", "A1B2C3D4E5"], ["issuerId", "me@example.com"]] as const) {
+        const { failures } = await provider.check({}, team({ [field]: value }));
+        expect(failures!.filter((f) => fieldOf(f) === field).map((f) => f.property)).toEqual([field]);
+      }
+    });
   });
 
   it("reports every problem at once", async () => {

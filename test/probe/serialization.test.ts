@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { ResourceProvider } from "@pulumi/pulumi/dynamic";
 import { ApiKeyProbe } from "../../src/probe/api-key-probe";
 import { installPackedConsumer, REPO_ROOT } from "../support/consumer-project";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
@@ -63,6 +64,25 @@ describe("serialized provider, captured in this process", () => {
     expectSafeProviderText(text as string, [key]);
     // Reported in the summary: the serialized size.
     process.stdout.write(`serialized ApiKeyProbe provider (ts-jest source): ${(text as string).length} bytes\n`);
+  });
+
+  it("answers read and delete without loading the package, so refresh and destroy work after it was uninstalled", async () => {
+    const requested: string[] = [];
+    const uninstalled = (name: string): never => {
+      requested.push(name);
+      throw new Error(`Cannot find module '${name}'`);
+    };
+    const loaded: { handler?: () => ResourceProvider } = {};
+    // Sloppy-mode evaluation, as require-from-string does: the serialized text uses `with`.
+    new Function("exports", "require", captured.__provider as string)(loaded, uninstalled);
+    const provider = loaded.handler!();
+    const props = { keyId: TEAM.keyId, fingerprint: `sha256:${"0".repeat(64)}` };
+    await expect(provider.read!("probe-id", props)).resolves.toEqual({ id: "probe-id", props });
+    await expect(provider.delete!("probe-id", props)).resolves.toBeUndefined();
+    expect(requested).toEqual([]);
+    // The harness really stands for a missing package: everything else needs it.
+    await expect(Promise.resolve().then(() => provider.check!({}, props))).rejects.toThrow(/Cannot find module/);
+    expect(requested).toEqual(["pulumi-asc-credential/probe-provider"]);
   });
 
   it("keeps the privateKey output secret", () => {

@@ -18,9 +18,17 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stub Secrets Manager client: counts reads, serves whatever `value` holds. */
-function stubClient(initial: string): { client: { send(c: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> }; reads: () => number; set(v: string): void; stages: (string | undefined)[] } {
+function stubClient(initial: string): {
+  client: { send(c: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> };
+  reads: () => number;
+  set(v: string): void;
+  /** While true, every read fails the way the SDK reports throttling. */
+  failing(on: boolean): void;
+  stages: (string | undefined)[];
+} {
   let value = initial;
   let reads = 0;
+  let fail = false;
   const stages: (string | undefined)[] = [];
   return {
     client: {
@@ -29,11 +37,13 @@ function stubClient(initial: string): { client: { send(c: GetSecretValueCommand)
         stages.push(command.input.VersionStage);
         const current = value;
         await new Promise((r) => setTimeout(r, 5));
+        if (fail) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } });
         return { SecretString: current, $metadata: {} };
       },
     },
     reads: () => reads,
     set: (v) => (value = v),
+    failing: (on) => (fail = on),
     stages,
   };
 }
@@ -241,5 +251,117 @@ describe("fetch", () => {
     expect(response.status).toBe(401);
     expect(api.requests).toHaveLength(1);
     expect(stub.reads()).toBe(1);
+  });
+});
+
+describe("a failed re-read while the token is still good", () => {
+  const start = 1_700_000_000_000;
+
+  test("serves the cached token, retries the read once per 30 s back-off, then picks up a rotated key", async () => {
+    const key1 = generateTestKey();
+    const key2 = generateTestKey();
+    const stub = stubClient(storedJson(key1, TEAM.keyId, TEAM.issuerId));
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 60, tokenLifetimeSeconds: 900, now: () => now });
+    const first = await source.getToken();
+    expect(stub.reads()).toBe(1);
+
+    stub.failing(true);
+    now = start + 60_000; // refresh window over: the re-read fails
+    expect(await source.getToken()).toBe(first);
+    expect(stub.reads()).toBe(2);
+    // Many calls inside the back-off window read nothing.
+    for (let i = 0; i < 50; i++) expect(await source.getToken()).toBe(first);
+    now = start + 89_999;
+    expect(await Promise.all([source.getToken(), source.getToken()])).toEqual([first, first]);
+    expect(stub.reads()).toBe(2);
+    // Next window: one more read, still failing, still the same token.
+    now = start + 90_000;
+    expect(await source.getToken()).toBe(first);
+    expect(await source.getToken()).toBe(first);
+    expect(stub.reads()).toBe(3);
+
+    // Recovery: the secret was rotated during the outage.
+    stub.set(storedJson(key2, "7MM5YSX5LS", TEAM.issuerId));
+    stub.failing(false);
+    now = start + 120_000;
+    const rotated = await source.getToken();
+    expect(stub.reads()).toBe(4);
+    expect(decodeJwt(rotated).header.kid).toBe("7MM5YSX5LS");
+    expect(signedBy(rotated, key2)).toBe(true);
+    // Back to the normal refresh interval.
+    now = start + 179_999;
+    expect(await source.getToken()).toBe(rotated);
+    expect(stub.reads()).toBe(4);
+  });
+
+  test("the back-off is refreshSeconds when that is shorter than 30 s", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 5, now: () => now });
+    const first = await source.getToken();
+    stub.failing(true);
+    now = start + 5_000;
+    expect(await source.getToken()).toBe(first);
+    now = start + 9_999;
+    expect(await source.getToken()).toBe(first);
+    expect(stub.reads()).toBe(2);
+    now = start + 10_000;
+    expect(await source.getToken()).toBe(first);
+    expect(stub.reads()).toBe(3);
+  });
+
+  test("with no fresh token at hand the read error reaches the caller", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 60, tokenLifetimeSeconds: 300, refreshMarginSeconds: 60, now: () => now });
+    await source.getToken();
+    stub.failing(true);
+    now = start + 240_000; // idle past the token's freshness (iat + 300 - 60 s)
+    const error = await rejection(() => source.getToken());
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(error.message).toContain("ThrottlingException");
+    expect(containsKeyMaterial(error.message, key)).toBe(false);
+  });
+
+  test("a long outage serves the token while it is fresh, then fails every call until a read succeeds", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 60, tokenLifetimeSeconds: 300, refreshMarginSeconds: 60, now: () => now });
+    const first = await source.getToken();
+    stub.failing(true);
+    // One call every 10 s: reads at 60, 90, ... 210 s fail and the token (fresh until 240 s) is served.
+    for (now = start + 10_000; now < start + 240_000; now += 10_000) expect(await source.getToken()).toBe(first);
+    expect(stub.reads()).toBe(1 + 6);
+    // Nothing is signed from the unconfirmed credential: from 240 s every call reads and fails.
+    for (; now < start + 270_000; now += 10_000) expect((await rejection(() => source.getToken())).code).toBe("SECRET_READ_FAILED");
+    expect(stub.reads()).toBe(1 + 6 + 3);
+    stub.failing(false);
+    const next = await source.getToken();
+    expect(next).not.toBe(first);
+    expect(signedBy(next, key)).toBe(true);
+    expect(decodeJwt(next).payload.iat).toBe((start + 270_000) / 1000);
+  });
+
+  test("after invalidate() (an API 401) a failed read is not hidden by the old token", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    await source.getToken();
+    stub.failing(true);
+    source.invalidate();
+    expect((await rejection(() => source.getToken())).code).toBe("SECRET_READ_FAILED");
+  });
+
+  test("a first read that fails is not cached: every call reads again", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    stub.failing(true);
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    expect((await rejection(() => source.getToken())).code).toBe("SECRET_READ_FAILED");
+    expect((await rejection(() => source.getToken())).code).toBe("SECRET_READ_FAILED");
+    expect(stub.reads()).toBe(2);
+    stub.failing(false);
+    expect(decodeJwt(await source.getToken()).header.kid).toBe(TEAM.keyId);
   });
 });

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isAscCredentialError, parsePrivateKey } from "../../src/core";
 import { AppStoreConnectApiKey, type AppStoreConnectApiKeyArgs, type AscRole } from "../../src/storage";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
-import { ACCOUNT, DEPLOYER_ROLE, isSecretValue, REGION, resetStack, reveal, settle, startRun, valueOf, type Run } from "./harness";
+import { ACCOUNT, catchProgramErrors, DEPLOYER_ROLE, isSecretValue, REGION, resetStack, reveal, settle, startRun, valueOf, type Run, type RunOptions } from "./harness";
 
 const T = {
   key: "aws:kms/key:Key",
@@ -31,11 +31,16 @@ interface Built {
   run: Run;
   component: AppStoreConnectApiKey;
   /** Every child registered, with the parent it was given. */
-  children: { type: string; name: string; parent: pulumi.Resource | undefined }[];
+  children: { type: string; name: string; parent: pulumi.Resource | undefined; resource: pulumi.Resource }[];
 }
 
-async function build(args: Partial<AppStoreConnectApiKeyArgs> & { privateKey: string }, opts: pulumi.ComponentResourceOptions = {}, name = "ci"): Promise<Built> {
-  const run = await startRun();
+async function build(
+  args: Partial<AppStoreConnectApiKeyArgs> & { privateKey: string },
+  opts: pulumi.ComponentResourceOptions = {},
+  name = "ci",
+  runOptions: RunOptions = {},
+): Promise<Built> {
+  const run = await startRun(runOptions);
   const children: Built["children"] = [];
   const component = new AppStoreConnectApiKey(
     name,
@@ -43,7 +48,7 @@ async function build(args: Partial<AppStoreConnectApiKeyArgs> & { privateKey: st
     {
       ...opts,
       // Transformations are inherited by children, so this sees each child's options as given.
-      transformations: [(a) => { children.push({ type: a.type, name: a.name, parent: a.opts.parent }); return undefined; }],
+      transformations: [(a) => { children.push({ type: a.type, name: a.name, parent: a.opts.parent, resource: a.resource }); return undefined; }],
     },
   );
   await settle(OUTPUT_NAMES.map((n) => component[n] as pulumi.Output<unknown>));
@@ -133,7 +138,7 @@ describe("children and their exact inputs", () => {
     });
   });
 
-  test("secret version: secret JSON, schemaVersion 1, normalised PEM and fingerprint from the probe", () => {
+  test("secret version: secret JSON, schemaVersion 1, normalised PEM and fingerprint", () => {
     const version = b.run.one(T.version);
     expect(isSecretValue(version.inputs.secretString)).toBe(true);
     const raw = reveal<string>(version.inputs.secretString);
@@ -164,22 +169,36 @@ describe("children and their exact inputs", () => {
           Resource: secretArn,
           Condition: { ArnNotLike: { "aws:PrincipalArn": [ROOT, DEPLOYER_ROLE, READER_A, READER_B] } },
         },
+        {
+          Sid: "DenyReadersAnythingButReading",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          NotAction: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+          Resource: secretArn,
+          Condition: { ArnLike: { "aws:PrincipalArn": [READER_A, READER_B] }, ArnNotLike: { "aws:PrincipalArn": [ROOT, DEPLOYER_ROLE] } },
+        },
       ],
     });
   });
 
-  test("reader policy: read this secret, decrypt this key via Secrets Manager; one attachment per role", () => {
+  test("reader policy: read this secret, decrypt this key via Secrets Manager for this secret only; one attachment per role, named after it", () => {
     expect(json(b.run.one(T.policy))).toEqual({
       Version: "2012-10-17",
       Statement: [
         { Sid: "ReadThisSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: secretArn },
-        { Sid: "DecryptThisSecretViaSecretsManager", Effect: "Allow", Action: "kms:Decrypt", Resource: kmsArn, Condition: { StringEquals: { "kms:ViaService": VIA } } },
+        {
+          Sid: "DecryptThisSecretViaSecretsManager",
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: kmsArn,
+          Condition: { StringEquals: { "kms:ViaService": VIA, "kms:EncryptionContext:SecretARN": secretArn } },
+        },
       ],
     });
-    const attachments = b.run.all(T.attachment).map((a) => a.inputs);
+    const attachments = b.run.all(T.attachment).map((a) => [a.name, a.inputs]);
     expect(attachments).toEqual([
-      { role: "reader-a", policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102` },
-      { role: "reader-b", policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102` },
+      ["ci-reader-reader-a", { role: "reader-a", policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102` }],
+      ["ci-reader-reader-b", { role: "reader-b", policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102` }],
     ]);
   });
 
@@ -285,8 +304,15 @@ describe("options", () => {
     const b = await build({ privateKey: keyA.pem, replicaRegions: ["us-east-1"], readers: [READER_A] });
     expect(b.run.one(T.secret).inputs.replicas).toEqual([{ region: "us-east-1" }]);
     const arn = await valueOf(b.component.secretArn);
+    const both = [arn, arn.replace(`:${REGION}:`, ":us-east-1:")];
     const read = (json(b.run.one(T.policy)) as { Statement: { Resource: unknown }[] }).Statement[0];
-    expect(read?.Resource).toEqual([arn, arn.replace(`:${REGION}:`, ":us-east-1:")]);
+    expect(read?.Resource).toEqual(both);
+    // Secrets Manager copies the resource policy to each replica: every statement names the replica too.
+    const sp = json(b.run.one(T.secretPolicy)) as { Statement: { Sid: string; Resource: unknown }[] };
+    expect(sp.Statement.map((s) => [s.Sid, s.Resource])).toEqual([
+      ["DenyEveryoneNotListed", both],
+      ["DenyReadersAnythingButReading", both],
+    ]);
   });
 
   test("individual key: no issuerId in the stored JSON, keyType tag individual", async () => {
@@ -308,6 +334,170 @@ describe("options", () => {
     for (const r of awsChildren) expect([r.name, r.provider]).toEqual([r.name, ref]);
     expect(run.calls.length).toBe(4);
     for (const call of run.calls) expect([call.token, call.provider]).toEqual([call.token, ref]);
+  });
+});
+
+describe("the stored secret and the tags come from the probe's outputs", () => {
+  const PROBE = { keyId: "PROBEOUT01", issuerId: "99999999-8888-7777-6666-555555555555", keyType: "team", privateKey: "PROBE-NORMALISED-PEM", fingerprint: "sha256:PROBEFINGERPRINT" };
+
+  test("secretString and the key-id/key-type tags carry the probe's values, not the inputs", async () => {
+    const b = await build({ privateKey: String(acceptedForms(keyA).base64OfPemOneLine) }, {}, "ci", { probeOverrides: PROBE });
+    const stored = JSON.parse(reveal<string>(b.run.one(T.version).inputs.secretString)) as Record<string, unknown>;
+    expect(stored).toEqual({ schemaVersion: 1, keyType: "team", keyId: PROBE.keyId, issuerId: PROBE.issuerId, privateKey: PROBE.privateKey, fingerprint: PROBE.fingerprint });
+    for (const type of [T.secret, T.key]) {
+      const tags = b.run.one(type).inputs.tags as Record<string, string>;
+      expect([type, tags["asc:key-id"], tags["asc:key-type"]]).toEqual([type, PROBE.keyId, "team"]);
+    }
+  });
+
+  test("keyType tag: the probe's, not the input's", async () => {
+    const b = await build({ privateKey: keyA.pem, keyType: "team" }, {}, "ci", { probeOverrides: { keyType: "individual" } });
+    expect((b.run.one(T.secret).inputs.tags as Record<string, string>)["asc:key-type"]).toBe("individual");
+  });
+
+  test("preview before the probe ran: secretString and the key-id tag are unknown, not built from the inputs", async () => {
+    const run = await startRun({ preview: true, probeUnknown: true });
+    const c = new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem });
+    await settle([c.secretArn]);
+    const version = run.one(T.version);
+    // An input computed from the inputs would be known here; the probe's outputs are not yet.
+    expect(pulumi.isUnknown(reveal(version.inputs.secretString))).toBe(true);
+    const tags = run.one(T.secret).inputs.tags as Record<string, unknown>;
+    expect([pulumi.isUnknown(tags["asc:key-id"]), pulumi.isUnknown(tags["asc:key-type"])]).toEqual([true, true]);
+    expect(tags["managed-by"]).toBe("pulumi-asc-credential");
+    expect(JSON.stringify(run.resources.filter((r) => r.type !== "pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe").map((r) => r.inputs))).not.toContain(TEAM.keyId);
+  });
+});
+
+/** Waits (up to 2 s) until the run reported a program error; the run may never settle after one. */
+async function firstProgramError(caught: { errors: Error[] }): Promise<Error | undefined> {
+  for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return caught.errors[0];
+}
+
+describe("reader attachments", () => {
+  const READER_D = `arn:aws:iam::${ACCOUNT}:role/reader-d`;
+
+  async function attachmentsOf(b: Built): Promise<Map<string, { urn: string; role: unknown }>> {
+    const byName = new Map<string, { urn: string; role: unknown }>();
+    for (const child of b.children.filter((c) => c.type === T.attachment)) {
+      const recorded = b.run.all(T.attachment).find((r) => r.name === child.name);
+      byName.set(child.name, { urn: await valueOf(child.resource.urn), role: recorded?.inputs.role });
+    }
+    return byName;
+  }
+
+  test("[A, B, C] → [A, C]: A's and C's attachments keep their URNs and roles, only B's goes", async () => {
+    const before = await attachmentsOf(await build({ privateKey: keyA.pem, readers: [READER_A, READER_B, READER_C] }));
+    const after = await attachmentsOf(await build({ privateKey: keyA.pem, readers: [READER_A, READER_C] }));
+    expect([...after.keys()]).toEqual(["ci-reader-reader-a", "ci-reader-reader-c"]);
+    for (const [name, a] of after) expect([name, a]).toEqual([name, before.get(name)]);
+    expect(after.get("ci-reader-reader-c")?.urn).toMatch(/AppStoreConnectApiKey\$aws:iam\/rolePolicyAttachment:RolePolicyAttachment::ci-reader-reader-c$/);
+    // Removing B deletes exactly B's attachment, and no surviving name changes role (a replace).
+    expect([...before.keys()].filter((n) => !after.has(n))).toEqual(["ci-reader-reader-b"]);
+  });
+
+  test("reordering and inserting plain readers keeps every existing attachment", async () => {
+    const before = await attachmentsOf(await build({ privateKey: keyA.pem, readers: [READER_A, READER_B, READER_C] }));
+    const after = await attachmentsOf(await build({ privateKey: keyA.pem, readers: [READER_C, READER_D, READER_A, READER_B] }));
+    for (const [name, a] of before) expect([name, after.get(name)]).toEqual([name, a]);
+    expect(after.size).toBe(4);
+  });
+
+  test("duplicates attach once: the same ARN twice, or one role name under two paths", async () => {
+    const b = await build({ privateKey: keyA.pem, readers: [READER_A, READER_A, `arn:aws:iam::${ACCOUNT}:role/other/path/reader-a`, READER_C] });
+    expect(b.run.all(T.attachment).map((a) => [a.name, a.inputs.role])).toEqual([
+      ["ci-reader-reader-a", "reader-a"],
+      ["ci-reader-reader-c", "reader-c"],
+    ]);
+  });
+
+  test("Output-valued readers fall back to positions among the Output-valued ones (documented limitation)", async () => {
+    const b = await build({ privateKey: keyA.pem, readers: [pulumi.output(READER_B), READER_A, pulumi.output(READER_C)] });
+    expect(b.run.all(T.attachment).map((a) => [a.name, a.inputs.role]).sort()).toEqual([
+      ["ci-reader-#0", "reader-b"],
+      ["ci-reader-#1", "reader-c"],
+      ["ci-reader-reader-a", "reader-a"],
+    ]);
+  });
+
+  test("a plain reader ARN that is not a role ARN is refused at construction, naming the field", async () => {
+    await startRun();
+    expect(() => new AppStoreConnectApiKey("bad", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [`arn:aws:iam::${ACCOUNT}:user/alice`] })).toThrow(
+      /^readers: 'arn:aws:iam::111122223333:user\/alice' is not an IAM role ARN/,
+    );
+  });
+
+  test.each([
+    ["a plain string", (arn: string): pulumi.Input<string> => arn],
+    ["an Output", (arn: string): pulumi.Input<string> => pulumi.output(arn)],
+  ])("a reader of another account (%s) fails the run before any policy or attachment names it", async (_, wrap) => {
+    const foreign = "arn:aws:iam::999999999999:role/ci/reader";
+    const caught = catchProgramErrors();
+    try {
+      const run = await startRun();
+      const c = new AppStoreConnectApiKey("x", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [READER_A, wrap(foreign)] });
+      await settle([c.secretArn, c.readerPolicyArn]);
+      const err = (await firstProgramError(caught)) as Error;
+      // One error object (both the secret policy and the attachments wait on the one check).
+      expect(caught.errors).toHaveLength(1);
+      expect(pulumi.ResourceError.isInstance(err)).toBe(true);
+      expect(err.message).toContain(`readers: '${foreign}' is a role in account 999999999999, but the secret is deployed in account ${ACCOUNT}`);
+      expect(err.message).toContain("externalReaders");
+      // Nothing naming the foreign role was sent: no secret policy, no attachment at all.
+      expect(run.all(T.secretPolicy)).toHaveLength(0);
+      expect(run.all(T.attachment)).toHaveLength(0);
+      expect(JSON.stringify(run.resources.map((r) => r.inputs))).not.toContain("999999999999");
+    } finally {
+      caught.stop();
+    }
+  });
+});
+
+describe("kmsKeyArn must be a key ARN", () => {
+  test.each([
+    [`arn:aws:kms:${REGION}:${ACCOUNT}:alias/app-store-connect`, /^kmsKeyArn: the alias 'arn:aws:kms:eu-west-1:111122223333:alias\/app-store-connect' is not a KMS key ARN\. IAM policies match a key by its key ARN/],
+    ["alias/app-store-connect", /^kmsKeyArn: the alias 'alias\/app-store-connect' is not a KMS key ARN/],
+    ["1234abcd-12ab-34cd-56ef-1234567890ab", /^kmsKeyArn: '1234abcd-12ab-34cd-56ef-1234567890ab' is not a KMS key ARN/],
+  ])("a plain %s is refused before anything is created, with the fix", async (value, message) => {
+    const run = await startRun();
+    let caught: unknown;
+    try {
+      new AppStoreConnectApiKey("k", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, kmsKeyArn: value });
+    } catch (e) {
+      caught = e;
+    }
+    await settle();
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message).toContain("aws.kms.getKeyOutput");
+    expect(run.resources).toEqual([]);
+  });
+
+  test("a value that is not ARN-like is not echoed (it could be a pasted secret)", () => {
+    const pasted = keyA.keyObject.export({ format: "der", type: "pkcs8" }).toString("base64");
+    let message = "";
+    try {
+      new AppStoreConnectApiKey("k", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, kmsKeyArn: pasted });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^kmsKeyArn: the value given is not a KMS key ARN/);
+    expect(containsKeyMaterial(message, keyA)).toBe(false);
+  });
+
+  test("an alias ARN arriving as an Output fails the run from the reader policy", async () => {
+    const caught = catchProgramErrors();
+    try {
+      const run = await startRun();
+      const c = new AppStoreConnectApiKey("k", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, kmsKeyArn: pulumi.output(`arn:aws:kms:${REGION}:${ACCOUNT}:alias/x`) });
+      // Not settle(): the component's outputs wait on the failed policy, so this run never settles.
+      await valueOf(c.secretArn);
+      await firstProgramError(caught);
+      expect(caught.errors.map((e) => e.message.replace(/^(error serializing property "\w+": )+/, ""))).toEqual([expect.stringMatching(/^kmsKeyArn: the alias 'arn:aws:kms:eu-west-1:111122223333:alias\/x' is not a KMS key ARN/)]);
+      expect(run.all(T.policy)).toHaveLength(0);
+    } finally {
+      caught.stop();
+    }
   });
 });
 
@@ -357,7 +547,9 @@ describe("roles", () => {
 describe("rotation and onRotate", () => {
   const onRotate = { command: "./notify.sh", dir: "/srv/hooks", environment: { SLACK_CHANNEL: "#releases", ASC_KEY_ID: "spoofed" } };
 
-  test("two runs with different keys: same secret, new version, previousKeyId set, hook re-triggered", async () => {
+  // previousKeyId comes from the mocked probe here (the engine tier covers the real probe): this
+  // checks the wiring probe.previousKeyId → component output and onRotate's environment.
+  test("two runs with different keys: same secret, new version, hook re-triggered; probe.previousKeyId wired to the output and onRotate env", async () => {
     const first = await build({ keyId: "AAAAAAAAA1", privateKey: keyA.pem, readers: [READER_A], onRotate });
     const second = await build({ keyId: "BBBBBBBBB2", privateKey: String(acceptedForms(keyB).literalBackslashN), readers: [READER_A], onRotate });
 

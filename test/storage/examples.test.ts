@@ -1,10 +1,18 @@
 /**
  * Every example type-checks against this repository's source (each example's tsconfig maps
- * `pulumi-asc-credential` to ../../src), so CI catches an example drifting from the API.
+ * `pulumi-asc-credential` to ../../src), so CI catches an example drifting from the API; and each
+ * example's program runs under the component tier's mocks, so its shape (which keys, which roles,
+ * which readers) is checked too.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { generateTestKey, TEAM } from "../support/keys";
+import { ACCOUNT, resetStack, settle, startRun, type Run } from "./harness";
+
+// The examples import the package by name, as a consumer would; here that name is the source.
+jest.mock("pulumi-asc-credential", () => jest.requireActual("../../src/index"), { virtual: true });
 
 const ROOT = resolve(__dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
@@ -42,4 +50,75 @@ describe.each(EXAMPLES)("examples/%s", (name) => {
     // Proves the import resolved to the component source, not to an untyped stand-in.
     expect(output).toContain(join(ROOT, "src/storage/app-store-connect-api-key.ts"));
   }, 180_000);
+});
+
+describe("the example programs, run under mocks", () => {
+  const T = {
+    component: "asc-credential:index:AppStoreConnectApiKey",
+    secret: "aws:secretsmanager/secret:Secret",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    role: "aws:iam/role:Role",
+    command: "command:local:Command",
+  };
+  const PROJECT = "asc-test";
+
+  /** Runs an example's program with `config` (unprefixed keys) and waits for all it registered. */
+  async function runExample(name: string, config: Record<string, string>): Promise<Run> {
+    resetStack();
+    const run = await startRun();
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])));
+    // Loaded once per test file (module cache), with the same @pulumi/pulumi as the mocks.
+    const exported = require(join(ROOT, "examples", name, "index.ts")) as Record<string, unknown>;
+    const outputs: pulumi.Output<unknown>[] = [];
+    const collect = (v: unknown): void => {
+      if (pulumi.Output.isInstance(v)) outputs.push(v);
+      else if (v && typeof v === "object") Object.values(v).forEach(collect);
+    };
+    collect(exported);
+    expect(outputs.length).toBeGreaterThan(0);
+    await settle(outputs);
+    return run;
+  }
+  const tagsOf = (run: Run, secretNamePart: string): Record<string, string> =>
+    run.all(T.secret).find((s) => JSON.stringify(s.inputs).includes(secretNamePart))?.inputs.tags as Record<string, string>;
+
+  test("basic: one APP_MANAGER key, read by the two workload roles it creates", async () => {
+    const run = await runExample("basic", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: generateTestKey().pem });
+    expect(run.all(T.component).map((c) => c.name)).toEqual(["app-store-connect"]);
+    expect(run.all(T.role).map((r) => r.name).sort()).toEqual(["metadata-sync-task", "release-notes-lambda"]);
+    expect(run.all(T.attachment).map((a) => a.inputs.role).sort()).toEqual(["metadata-sync-task", "release-notes-lambda"]);
+    expect(run.all(T.secret)).toHaveLength(1);
+    expect(tagsOf(run, "app-store-connect/")["asc:roles"]).toBe("APP_MANAGER");
+    expect(run.all(T.command)).toHaveLength(0);
+  }, 60_000);
+
+  test("per-integration: three keys (CI, pricing as APP_MANAGER, analytics as SALES+FINANCE), each with its readers", async () => {
+    const role = (n: string): string => `arn:aws:iam::${ACCOUNT}:role/${n}`;
+    const run = await runExample("per-integration", {
+      issuerId: TEAM.issuerId,
+      ciRunnerRoleArn: role("ci-runner"),
+      pricingReaders: JSON.stringify([role("pricing-job")]),
+      analyticsReaders: JSON.stringify([role("reports-a"), role("reports-b")]),
+      ciKeyId: "CIKEY00001",
+      ciPrivateKey: generateTestKey().pem,
+      pricingKeyId: "PRICING001",
+      pricingPrivateKey: generateTestKey().pem,
+      analyticsKeyId: "ANALYTICS1",
+      analyticsPrivateKey: generateTestKey().pem,
+    });
+    expect(run.all(T.component).map((c) => c.name)).toEqual(["asc-ci", "asc-pricing", "asc-analytics"]);
+    expect(run.all(T.secret).map((s) => s.inputs.name).sort()).toEqual(["app-store-connect/dev/analytics", "app-store-connect/dev/ci", "app-store-connect/dev/pricing"]);
+    const shape = ["ci", "pricing", "analytics"].map((i) => {
+      const tags = tagsOf(run, `app-store-connect/dev/${i}`);
+      const attached = run.all(T.attachment).filter((a) => a.name.startsWith(`asc-${i}-`)).map((a) => a.inputs.role).sort();
+      return [i, tags["asc:roles"], tags["asc:key-id"], tags.integration, attached];
+    });
+    expect(shape).toEqual([
+      ["ci", "DEVELOPER", "CIKEY00001", "ci", ["ci-runner"]],
+      ["pricing", "APP_MANAGER", "PRICING001", "pricing", ["pricing-job"]],
+      ["analytics", "SALES FINANCE", "ANALYTICS1", "analytics", ["reports-a", "reports-b"]],
+    ]);
+    // Only the CI key has an onRotate hook.
+    expect(run.all(T.command).map((c) => c.name)).toEqual(["asc-ci-on-rotate"]);
+  }, 60_000);
 });

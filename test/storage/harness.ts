@@ -61,6 +61,19 @@ function shortHash(s: string, n = 8): string {
   return createHash("sha256").update(s).digest("hex").slice(0, n);
 }
 
+/** Options of one mocked program run. */
+export interface RunOptions {
+  /** Run as `pulumi preview`: resources the mocks give no state to have unknown outputs. */
+  preview?: boolean;
+  /**
+   * Replaces the probe's outputs (after it derived them from the key), so a test can tell the
+   * probe's values apart from the component's inputs.
+   */
+  probeOverrides?: Record<string, unknown>;
+  /** Preview only: the probe reports nothing, so all its outputs are unknown (a first preview). */
+  probeUnknown?: boolean;
+}
+
 function probeOutputs(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const parsed = parsePrivateKey(reveal<string>(inputs.privateKey));
   const keyType = (inputs.keyType as string | undefined) ?? "team";
@@ -99,6 +112,8 @@ function awsState(type: string, name: string, inputs: Record<string, unknown>): 
       return { ...inputs, versionId: `v-${shortHash(JSON.stringify(reveal(inputs.secretString)), 16)}` };
     case "aws:iam/policy:Policy":
       return { ...inputs, arn: `arn:aws:iam::${ACCOUNT}:policy/${name}-20300102` };
+    case "aws:iam/role:Role":
+      return { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
     default:
       return { ...inputs };
   }
@@ -107,7 +122,7 @@ function awsState(type: string, name: string, inputs: Record<string, unknown>): 
 /**
  * Installs mocks for one program run and returns what it records. Call it again for the next run.
  */
-export async function startRun(opts: { preview?: boolean } = {}): Promise<Run> {
+export async function startRun(opts: RunOptions = {}): Promise<Run> {
   const resources: Recorded[] = [];
   const calls: Invoked[] = [];
   await pulumi.runtime.setMocks(
@@ -116,7 +131,8 @@ export async function startRun(opts: { preview?: boolean } = {}): Promise<Run> {
         const inputs = args.inputs as Record<string, unknown>;
         resources.push({ type: args.type, name: args.name, inputs, provider: args.provider, custom: args.custom ?? false });
         if (args.type.startsWith("pulumi-nodejs:dynamic")) {
-          return { id: `${args.name}-id`, state: probeOutputs(args.name, inputs) };
+          if (opts.probeUnknown) return { id: undefined, state: {} };
+          return { id: `${args.name}-id`, state: { ...probeOutputs(args.name, inputs), ...opts.probeOverrides } };
         }
         return { id: `${args.name}-id`, state: awsState(args.type, args.name, inputs) };
       },
@@ -157,6 +173,24 @@ export async function startRun(opts: { preview?: boolean } = {}): Promise<Run> {
       return found[0] as Recorded;
     },
   };
+}
+
+/**
+ * Collects the errors a program run raises from an `apply` (a failed input makes the engine
+ * report the program's unhandled rejection; it never reaches the mocks). Jest runs tests in a
+ * sandbox whose `process` is a copy, so the listener goes on the real process, reached through a
+ * function made in the outer realm; handling each rejection there also tells jest (through
+ * `rejectionHandled`) not to fail the test for it. Call `stop()` when done.
+ */
+export function catchProgramErrors(): { errors: Error[]; stop(): void } {
+  const realProcess = (Buffer.constructor as FunctionConstructor)("return process")() as NodeJS.Process;
+  const errors: Error[] = [];
+  const listener = (reason: unknown, promise: Promise<unknown>): void => {
+    if (!errors.includes(reason as Error)) errors.push(reason as Error);
+    promise.catch(() => undefined);
+  };
+  realProcess.on("unhandledRejection", listener);
+  return { errors, stop: () => void realProcess.off("unhandledRejection", listener) };
 }
 
 /** The value of an output (rejects if it never resolves within the run). */

@@ -2,10 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   accountOfArn,
+  checkKmsKeyArn,
   kmsKeyPolicy,
+  localReaderRoleName,
   readerPolicy,
   replicaSecretArn,
   roleNameFromArn,
+  secretAndReplicaArns,
   secretResourcePolicy,
   secretsManagerServiceName,
 } from "../../src/storage/policies";
@@ -78,4 +81,59 @@ test("stored JSON: documented key order; issuerId dropped for individual keys", 
   expect(formatStoredCredential({ ...base, keyType: "individual" })).toBe(
     '{"schemaVersion":1,"keyType":"individual","keyId":"2X9R4HXF34","privateKey":"PEM","fingerprint":"sha256:00"}',
   );
+});
+
+test("localReaderRoleName: a role of this account gives its name; another account's is refused with the fix", () => {
+  expect(localReaderRoleName("arn:aws:iam::111122223333:role/ci/reader", "111122223333")).toBe("reader");
+  expect(() => localReaderRoleName("arn:aws:iam::999999999999:role/ci/reader", "111122223333")).toThrow(
+    /^readers: 'arn:aws:iam::999999999999:role\/ci\/reader' is a role in account 999999999999, but the secret is deployed in account 111122223333\..*externalReaders/,
+  );
+  expect(() => localReaderRoleName("arn:aws:iam::111122223333:user/alice", "111122223333")).toThrow(/is not an IAM role ARN/);
+});
+
+test.each([
+  ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", true],
+  ["arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab", true],
+  ["arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", true],
+  ["arn:aws:kms:eu-west-1:111122223333:alias/asc", false],
+  ["alias/asc", false],
+  ["1234abcd-12ab-34cd-56ef-1234567890ab", false],
+  ["arn:aws:kms:eu-west-1:111122223333:key/", false],
+])("checkKmsKeyArn(%s) accepts: %s", (value, ok) => {
+  if (ok) expect(() => checkKmsKeyArn(value)).not.toThrow();
+  else expect(() => checkKmsKeyArn(value)).toThrow(/^kmsKeyArn: .* is not a KMS key ARN\..*aws\.kms\.getKeyOutput/);
+});
+
+test("secret policy: every statement covers the secret and each replica ARN", () => {
+  expect(secretAndReplicaArns(SECRET, ["us-east-1", "eu-west-1"])).toEqual([SECRET, replicaSecretArn(SECRET, "us-east-1")]);
+  const doc = secretResourcePolicy({ ...CTX, secretArn: SECRET, replicaRegions: ["us-east-1"], readers: ["arn:aws:iam::111122223333:role/r"], externalReaders: ["arn:aws:iam::444455556666:role/x"] });
+  expect(doc?.Statement.map((st) => [st.Sid, st.Resource])).toEqual([
+    ["DenyEveryoneNotListed", [SECRET, replicaSecretArn(SECRET, "us-east-1")]],
+    ["DenyReadersAnythingButReading", [SECRET, replicaSecretArn(SECRET, "us-east-1")]],
+    ["AllowExternalReaders", [SECRET, replicaSecretArn(SECRET, "us-east-1")]],
+  ]);
+});
+
+test("secret policy: readers are denied everything but reading, unless root or administrators", () => {
+  const r = "arn:aws:iam::111122223333:role/r";
+  const admin = "arn:aws:iam::111122223333:role/admin-*";
+  const doc = secretResourcePolicy({ ...CTX, secretArn: SECRET, readers: [r, r], administrators: [admin] });
+  expect(doc?.Statement[1]).toEqual({
+    Sid: "DenyReadersAnythingButReading",
+    Effect: "Deny",
+    Principal: { AWS: "*" },
+    NotAction: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+    Resource: SECRET,
+    Condition: { ArnLike: { "aws:PrincipalArn": [r] }, ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::111122223333:root", admin] } },
+  });
+  // No readers, or denyOtherPrincipals off: no such statement.
+  expect(secretResourcePolicy({ ...CTX, secretArn: SECRET })?.Statement.map((st) => st.Sid)).toEqual(["DenyEveryoneNotListed"]);
+  expect(secretResourcePolicy({ ...CTX, secretArn: SECRET, readers: [r], denyOtherPrincipals: false })).toBeUndefined();
+});
+
+test("reader policy: decrypt only with this secret's ARN as encryption context", () => {
+  const key = "arn:aws:kms:eu-west-1:111122223333:key/k";
+  expect(readerPolicy({ ...CTX, secretArn: SECRET, kmsKeyArn: key, replicaRegions: ["us-east-1"] }).Statement[1]?.Condition).toEqual({
+    StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET },
+  });
 });

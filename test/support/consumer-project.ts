@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertFreshBuild, REPO_ROOT } from "./built-package";
@@ -16,12 +16,15 @@ export { REPO_ROOT };
 export interface ConsumerOptions {
   /**
    * Packages installed next to the tarball. Default: the `@pulumi/*` peers at the versions in
-   * this repository's devDependencies, since the main entry imports them.
+   * this repository's devDependencies, since the main entry imports them. `[]`: the package's
+   * own dependencies only.
    */
   packages?: string[];
 }
 
-const LOCK_STALE_MS = 10 * 60 * 1000;
+// A lock file whose owner has not written its pid after this long is left over from a crash
+// between create and write.
+const EMPTY_LOCK_STALE_MS = 30_000;
 
 function devVersion(name: string): string {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
@@ -39,27 +42,79 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Runs `fn` holding a directory lock, so parallel jest workers do not build or install twice. */
-function withLock<T>(name: string, fn: () => T): T {
-  const lock = join(tmpdir(), `${name}.lock`);
+/** True while a process with this pid exists (EPERM: it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readLockOwner(lock: string): { pid: number | undefined; mtimeMs: number } | undefined {
+  try {
+    const mtimeMs = statSync(lock).mtimeMs;
+    // A directory is the lock of an older version of this file: no pid, judged by age.
+    if (statSync(lock).isDirectory()) return { pid: undefined, mtimeMs };
+    const text = readFileSync(lock, "utf8").trim();
+    return { pid: /^\d+$/.test(text) ? Number(text) : undefined, mtimeMs };
+  } catch {
+    return undefined; // released meanwhile
+  }
+}
+
+/**
+ * Runs `fn` holding a lock file (holding the owner's pid) in the OS temp directory, so parallel
+ * jest workers do not build or install twice. A lock is stale only when its owner is dead: an
+ * npm install may legitimately take many minutes. Exported for tests.
+ */
+export function withLock<T>(name: string, fn: () => T, lockDir = tmpdir()): T {
+  const lock = join(lockDir, `${name}.lock`);
   for (;;) {
+    let fd: number | undefined;
     try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // Removed by its owner meanwhile.
-      }
-      sleepSync(500);
+      fd = openSync(lock, "wx");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    }
+    const owner = readLockOwner(lock);
+    const stale = owner !== undefined && (owner.pid !== undefined ? !pidAlive(owner.pid) : Date.now() - owner.mtimeMs > EMPTY_LOCK_STALE_MS);
+    if (stale) {
+      // Re-read just before removing, so a lock another waiter has meanwhile taken over survives.
+      const again = readLockOwner(lock);
+      if (again !== undefined && again.pid === owner.pid && again.mtimeMs === owner.mtimeMs) rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    sleepSync(250);
   }
   try {
     return fn();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    // Only our own lock: never one a waiter took over after judging ours stale.
+    if (readLockOwner(lock)?.pid === process.pid) rmSync(lock, { force: true });
   }
+}
+
+/** Removes `<prefix>*.staging-<pid>` directories of dead processes (an install killed midway). */
+export function removeDeadStagingDirs(parent: string, prefix: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    const match = /\.staging-(\d+)$/.exec(name);
+    if (!name.startsWith(prefix) || !match || pidAlive(Number(match[1]))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 function run(command: string, args: string[], cwd: string, timeoutMs: number): string {
@@ -79,21 +134,24 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): s
  */
 export async function installPackedConsumer(opts: ConsumerOptions = {}): Promise<{ dir: string; tarball: string }> {
   const packages = opts.packages ?? defaultConsumerPackages();
-  const packDir = join(tmpdir(), "asc-credential-pack");
   const tarball = withLock("asc-credential-build", () => {
     // Never rebuilt here: other test files read dist/ at the same time.
     assertFreshBuild();
-    rmSync(packDir, { recursive: true, force: true });
-    mkdirSync(packDir, { recursive: true });
-    run("npm", ["pack", "--silent", "--pack-destination", packDir], REPO_ROOT, 120_000);
-    const file = readdirSync(packDir).find((f) => f.endsWith(".tgz"));
-    if (!file) throw new Error(`npm pack produced no tarball in ${packDir}`);
-    // Keyed by content so a stale consumer is never reused after a code change.
-    const bytes = readFileSync(join(packDir, file));
-    const hash = createHash("sha256").update(bytes).update(packages.join(",")).digest("hex").slice(0, 16);
-    const kept = join(tmpdir(), `asc-credential-${hash}.tgz`);
-    writeFileSync(kept, bytes);
-    return kept;
+    // A directory of this call's own: nothing shared to clear or to race on.
+    const packDir = mkdtempSync(join(tmpdir(), "asc-credential-pack-"));
+    try {
+      run("npm", ["pack", "--silent", "--pack-destination", packDir], REPO_ROOT, 120_000);
+      const file = readdirSync(packDir).find((f) => f.endsWith(".tgz"));
+      if (!file) throw new Error(`npm pack produced no tarball in ${packDir}`);
+      // Keyed by content so a stale consumer is never reused after a code change.
+      const bytes = readFileSync(join(packDir, file));
+      const hash = createHash("sha256").update(bytes).update(packages.join(",")).digest("hex").slice(0, 16);
+      const kept = join(tmpdir(), `asc-credential-${hash}.tgz`);
+      writeFileSync(kept, bytes);
+      return kept;
+    } finally {
+      rmSync(packDir, { recursive: true, force: true });
+    }
   });
   const hash = /asc-credential-([0-9a-f]{16})\.tgz$/.exec(tarball)![1]!;
   const dir = join(tmpdir(), `asc-credential-consumer-${hash}`);
@@ -101,6 +159,7 @@ export async function installPackedConsumer(opts: ConsumerOptions = {}): Promise
   if (existsSync(marker)) return { dir, tarball };
   withLock(`asc-credential-consumer-${hash}`, () => {
     if (existsSync(marker)) return;
+    removeDeadStagingDirs(tmpdir(), `asc-credential-consumer-`);
     const staging = `${dir}.staging-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });

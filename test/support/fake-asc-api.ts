@@ -5,10 +5,14 @@
  * 127.0.0.1.
  *
  * What it checks on every `/v1/*` request, in this order:
- * - a `Bearer` token with three base64url segments (else 401 NOT_AUTHORIZED);
- * - header `alg: "ES256"`, `typ: "JWT"`, a registered `kid` (else 401);
- * - a revoked `kid` → 403 FORBIDDEN_ERROR (Apple lists 403 for revoked keys);
- * - the ES256 signature in JWT (IEEE P1363, r||s) form against the registered public key (401);
+ * - an `Authorization: Bearer …` header (missing → 401 NOT_AUTHORIZED, "credentials are missing");
+ * - a well-formed token: three base64url segments, a JSON header and payload, header
+ *   `alg: "ES256"`, `typ: "JWT"` and a string `kid` (else 403 FORBIDDEN_ERROR: Apple lists 403
+ *   for "a token formatted wrongly");
+ * - a registered `kid` (401), then the ES256 signature in JWT (IEEE P1363, r||s) form against the
+ *   registered public key (401);
+ * - only then a revoked `kid` → 403 FORBIDDEN_ERROR (Apple lists 403 for revoked keys): a forged
+ *   token naming a revoked key gets 401 like any other forgery;
  * - team keys: `iss` equal to the registered issuer ID and no `sub`; individual keys:
  *   `sub: "user"` and no `iss` (401);
  * - `aud: "appstoreconnect-v1"`, numeric `iat` and `exp`, `exp - iat` ≤ 1200, `exp` not more
@@ -19,9 +23,20 @@
  *   request's, its path equals the request's path, and each of its query parameters is present
  *   with the same value in the request's query.
  *
- * Authorised requests get 200 with a small, empty JSON:API document. Every answer carries a
- * `Date` header from the fake's clock (real clock + {@link FakeAscApi.clockSkewSeconds}).
- * Tokens are never logged or recorded; {@link FakeAscApi.requests} records only the `kid`.
+ * Where the fake is STRICTER than Apple documents (so a client that passes here may still pass
+ * at Apple, never the reverse): `typ: "JWT"` is required (Apple's example carries it, no rule
+ * says it is checked); a team key's token with a `sub` claim is refused (Apple documents `sub`
+ * only for individual keys); a malformed token gets 403 whatever is wrong with it (Apple does not
+ * say which parts it parses before answering).
+ *
+ * After authentication: a scripted answer ({@link FakeAscApi.enqueue}) when one is queued (an
+ * unauthenticated request never consumes one); else 404 NOT_FOUND with Apple's error JSON for a
+ * path outside the few resources the fake knows (`/v1/apps`, `/v1/builds`, `/v1/bundleIds`,
+ * `/v1/users`, each optionally `/{id}`: the fake holds no resources, so an `/{id}` is 404 too);
+ * else 200 with an empty JSON:API list. Paths outside `/v1/` get 404 without authentication.
+ * Every answer carries a `Date` header from the fake's clock (real clock +
+ * {@link FakeAscApi.clockSkewSeconds}). Tokens are never logged or recorded;
+ * {@link FakeAscApi.requests} records only the `kid`.
  */
 import { createPublicKey, randomUUID, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -39,11 +54,13 @@ export interface FakeKeyRegistration {
 }
 
 /**
- * A scripted answer for the next request: a bare status gets Apple's error JSON for that status
- * (or the normal 200 body for 2xx); `reset` destroys the socket without answering; `body`
- * replaces the body verbatim; `delayMs` delays this answer.
+ * A scripted answer for the next authenticated request: a bare status gets Apple's error JSON
+ * for that status (or the normal 200 body for 2xx); `reset` destroys the socket without
+ * answering; `body` replaces the body verbatim; `delayMs` delays this answer;
+ * `retryAfterSeconds` adds a `retry-after` header (Apple does not promise one on 429);
+ * `headers` adds any other headers (e.g. a redirect's `location`).
  */
-export type ScriptedResponse = number | { status: number; delayMs?: number; reset?: boolean; body?: string };
+export type ScriptedResponse = number | { status: number; delayMs?: number; reset?: boolean; body?: string; retryAfterSeconds?: number; headers?: Record<string, string> };
 
 /** One request the fake saw. `status` is 0 when the connection was reset instead of answered. */
 export interface FakeRequestRecord {
@@ -61,6 +78,10 @@ interface RegisteredKey {
 }
 
 const AUDIENCE = "appstoreconnect-v1";
+/** The `detail` of the fake's 403 for a revoked key (the fake's wording, not Apple's). */
+export const REVOKED_DETAIL = "The API key in use has been revoked";
+/** The resources the fake knows; group 1 is the type, group 2 an ID. */
+const KNOWN_RESOURCE = /^\/v1\/(apps|builds|bundleIds|users)(?:\/([^/]+))?\/?$/;
 const MAX_LIFETIME_SECONDS = 1200;
 
 /** Apple's error texts per status, as its documentation and real responses show them. */
@@ -138,9 +159,17 @@ export class FakeAscApi {
     this.revoked.add(keyId);
   }
 
-  /** The next requests get these answers, in order, instead of normal processing. */
+  /**
+   * The next authenticated requests get these answers, in order, instead of normal processing.
+   * A request that fails authentication gets its 401/403 and leaves the queue untouched.
+   */
   enqueue(...responses: ScriptedResponse[]): void {
     this.script.push(...responses);
+  }
+
+  /** Drops scripted answers no request consumed; returns how many there were. */
+  clearScript(): number {
+    return this.script.splice(0).length;
   }
 
   /** The fake's current time in epoch seconds. */
@@ -165,57 +194,64 @@ export class FakeAscApi {
     // The body is not needed, but it must be drained for the connection to finish cleanly.
     req.resume();
 
+    const answer = (status: number, body: string, delayMs = 0, extra: Record<string, string> = {}): void => {
+      record.status = status;
+      this.later(this.delayMs + delayMs, () => this.send(res, status, body, extra));
+    };
+    if (!url.pathname.startsWith("/v1/")) return answer(404, appleErrorBody(404));
+    const denied = this.authenticate(req, method, url);
+    if (denied) return answer(denied.status, denied.body);
+
     const scripted = this.script.shift();
     if (scripted !== undefined) {
       const s = typeof scripted === "number" ? { status: scripted } : scripted;
-      this.later(this.delayMs + (s.delayMs ?? 0), () => {
-        if (s.reset) {
-          record.status = 0;
-          req.socket.destroy();
-          return;
-        }
-        const body = s.body ?? (s.status >= 200 && s.status < 300 ? this.okBody(url) : appleErrorBody(s.status));
-        record.status = s.status;
-        this.send(res, s.status, body, s.status === 429 ? { "retry-after": "1" } : {});
-      });
-      return;
+      if (s.reset) {
+        this.later(this.delayMs + (s.delayMs ?? 0), () => req.socket.destroy());
+        return;
+      }
+      const extra = { ...(s.headers ?? {}), ...(s.retryAfterSeconds !== undefined ? { "retry-after": String(s.retryAfterSeconds) } : {}) };
+      return answer(s.status, s.body ?? (s.status >= 200 && s.status < 300 ? this.okBody(url) : appleErrorBody(s.status)), s.delayMs ?? 0, extra);
     }
-
-    const { status, body } = url.pathname.startsWith("/v1/") ? this.authorise(req, method, url) : { status: 404, body: appleErrorBody(404) };
-    record.status = status;
-    this.later(this.delayMs, () => this.send(res, status, body ?? this.okBody(url)));
+    const resource = KNOWN_RESOURCE.exec(url.pathname);
+    if (!resource) return answer(404, appleErrorBody(404));
+    if (resource[2] !== undefined) return answer(404, appleErrorBody(404, `There is no resource of type '${resource[1]}' with id '${resource[2].slice(0, 40)}'`));
+    answer(200, this.okBody(url));
   }
 
-  private authorise(req: IncomingMessage, method: string, url: URL): { status: number; body?: string } {
-    const unauthorized = (): { status: number; body: string } => ({ status: 401, body: appleErrorBody(401) });
+  /** Apple's answer to a request that fails authentication, or `undefined` when it passes. */
+  private authenticate(req: IncomingMessage, method: string, url: URL): { status: number; body: string } | undefined {
+    const unauthorized = { status: 401, body: appleErrorBody(401) };
+    const malformed = { status: 403, body: appleErrorBody(403, "The bearer token is not a well-formed JWT signed with ES256.") };
     const header = req.headers.authorization;
-    const match = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(header ?? "");
-    if (!match) return unauthorized();
+    if (!header || !/^Bearer\s/i.test(header)) return unauthorized;
+    const match = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(header);
+    if (!match) return malformed;
     const [, headerSeg, payloadSeg, signatureSeg] = match as unknown as [string, string, string, string];
     const jwtHeader = decodeJson(headerSeg);
     const claims = decodeJson(payloadSeg);
-    if (!jwtHeader || !claims) return unauthorized();
-    if (jwtHeader.alg !== "ES256" || jwtHeader.typ !== "JWT" || typeof jwtHeader.kid !== "string") return unauthorized();
-    const key = this.keys.get(jwtHeader.kid);
-    if (!key) return unauthorized();
-    if (this.revoked.has(key.keyId)) return { status: 403, body: appleErrorBody(403, "The API key in use has been revoked") };
+    if (!jwtHeader || !claims) return malformed;
+    if (jwtHeader.alg !== "ES256" || jwtHeader.typ !== "JWT" || typeof jwtHeader.kid !== "string") return malformed;
 
+    const key = this.keys.get(jwtHeader.kid);
+    if (!key) return unauthorized;
     const signature = Buffer.from(signatureSeg, "base64url");
     const signed = signature.length === 64 && verify("sha256", Buffer.from(`${headerSeg}.${payloadSeg}`), { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature);
-    if (!signed) return unauthorized();
+    if (!signed) return unauthorized;
+    // Only a token the key really signed learns that the key is revoked.
+    if (this.revoked.has(key.keyId)) return { status: 403, body: appleErrorBody(403, REVOKED_DETAIL) };
 
     if (key.keyType === "team") {
-      if (claims.iss !== key.issuerId || claims.sub !== undefined) return unauthorized();
+      if (claims.iss !== key.issuerId || claims.sub !== undefined) return unauthorized;
     } else if (claims.sub !== "user" || claims.iss !== undefined) {
-      return unauthorized();
+      return unauthorized;
     }
-    if (claims.aud !== AUDIENCE) return unauthorized();
+    if (claims.aud !== AUDIENCE) return unauthorized;
     const { iat, exp } = claims;
-    if (typeof iat !== "number" || typeof exp !== "number") return unauthorized();
+    if (typeof iat !== "number" || typeof exp !== "number") return unauthorized;
     const now = this.nowSeconds();
-    if (exp - iat > MAX_LIFETIME_SECONDS || exp - now > MAX_LIFETIME_SECONDS || exp <= now) return unauthorized();
-    if (claims.scope !== undefined && !scopeAllows(claims.scope, method, url)) return unauthorized();
-    return { status: 200 };
+    if (exp - iat > MAX_LIFETIME_SECONDS || exp - now > MAX_LIFETIME_SECONDS || exp <= now) return unauthorized;
+    if (claims.scope !== undefined && !scopeAllows(claims.scope, method, url)) return unauthorized;
+    return undefined;
   }
 
   private okBody(url: URL): string {

@@ -19,15 +19,31 @@ export interface TestKey {
   publicKeyPem: string;
 }
 
+// On the test file's global rather than in this module, so every copy of this module in one test
+// file (jest.isolateModules, resetModules) and test/support/leak-guard.ts share one list. Each
+// test file has its own global, so the list holds the keys of one test file.
+const REGISTRY = Symbol.for("pulumi-asc-credential.test-keys");
+
+/** Every key generateTestKey made in this test file (read by test/support/leak-guard.ts). */
+export function generatedTestKeys(): readonly TestKey[] {
+  return ((globalThis as Record<symbol, TestKey[] | undefined>)[REGISTRY] ??= []);
+}
+
+/** Adds a key made elsewhere (e.g. an RSA TestKey) to the keys the leak guard looks for. */
+export function registerTestKey(key: TestKey): TestKey {
+  (generatedTestKeys() as TestKey[]).push(key);
+  return key;
+}
+
 export function generateTestKey(namedCurve = "P-256"): TestKey {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve });
-  return {
+  return registerTestKey({
     keyObject: privateKey,
     pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     sec1Pem: privateKey.export({ type: "sec1", format: "pem" }).toString(),
     der: privateKey.export({ type: "pkcs8", format: "der" }),
     publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
-  };
+  });
 }
 
 /** Every form of one key that parsePrivateKey must accept. */
@@ -87,12 +103,34 @@ export function keyMaterialNeedles(key: TestKey): string[] {
   ];
 }
 
-/** True when `text` contains any 12+ character run of any encoding of the key's secret part. */
-export function containsKeyMaterial(text: string, key: TestKey, runLength = 12): boolean {
-  for (const needle of keyMaterialNeedles(key)) {
-    for (let i = 0; i + runLength <= needle.length; i += 2) {
-      if (text.includes(needle.slice(i, i + runLength))) return true;
+// Every runLength-character window of every needle, per key and run length: built once, since
+// tests scan many texts (large engine state files among them) against the same key.
+const windowCache = new WeakMap<TestKey, Map<number, Set<string>>>();
+
+function keyMaterialWindows(key: TestKey, runLength: number): Set<string> {
+  let byLength = windowCache.get(key);
+  if (!byLength) windowCache.set(key, (byLength = new Map()));
+  let windows = byLength.get(runLength);
+  if (!windows) {
+    windows = new Set();
+    for (const needle of keyMaterialNeedles(key)) {
+      for (let i = 0; i + runLength <= needle.length; i++) windows.add(needle.slice(i, i + runLength));
     }
+    byLength.set(runLength, windows);
+  }
+  return windows;
+}
+
+/**
+ * True when `text` contains any `runLength`-character run (default 12) of any encoding of the
+ * key's secret part, at any offset. Linear in the text: each of its windows is looked up in a
+ * precomputed set.
+ */
+export function containsKeyMaterial(text: string, key: TestKey, runLength = 12): boolean {
+  const windows = keyMaterialWindows(key, runLength);
+  if (windows.size === 0) return false;
+  for (let i = 0; i + runLength <= text.length; i++) {
+    if (windows.has(text.slice(i, i + runLength))) return true;
   }
   return false;
 }

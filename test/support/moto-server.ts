@@ -7,6 +7,7 @@
  * `${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/pulumi-asc-credential}/moto-venv-<MOTO_VERSION>/bin`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
@@ -55,29 +56,66 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Waits until OUR moto answers on `endpoint`. Each probe carries a nonce; the server that
+ * answers must return moto's state document (a JSON object) and the nonce must show up in our
+ * child's request log (werkzeug logs every request to stderr). So a port taken by another
+ * process between freePort() and moto's bind, even another moto, is never mistaken for ours.
+ */
 async function waitReady(endpoint: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let answeredBy: string | undefined;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before it was ready:\n${output()}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`moto_server exited (${child.exitCode ?? child.signalCode}) before it was ready${answeredBy ? `; meanwhile ${endpoint} was answered by ${answeredBy}` : ""}:\n${output()}`);
+    }
+    const nonce = `asc-ready-${randomUUID()}`;
     try {
-      const response = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      if (response.ok) return;
+      const response = await fetch(`${endpoint}/moto-api/data.json?probe=${nonce}`, { signal: AbortSignal.timeout(1000) });
+      const body = await response.text();
+      if (response.ok && isJsonObject(body)) {
+        // The log line follows the response by a moment.
+        for (let i = 0; i < 20 && child.exitCode === null; i++) {
+          if (output().includes(nonce)) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        answeredBy = `a server that is not this moto_server (Server: ${response.headers.get("server") ?? "none"})`;
+      }
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms:\n${output()}`);
+  throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms${answeredBy ? `; ${endpoint} was answered by ${answeredBy}` : ""}:\n${output()}`);
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Options of {@link startMoto}. */
+export interface StartMotoOptions {
+  /** Per-attempt readiness timeout; default 30 s. */
+  timeoutMs?: number;
+  /** Picks the port of each attempt; default a free port from the OS. For tests. */
+  pickPort?: () => Promise<number>;
+  /** Attempts, each on a new port; default 3. */
+  attempts?: number;
 }
 
 /** Starts moto on 127.0.0.1 and waits until it answers. Call `stop()` in `afterAll`. */
-export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
+export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
+  const { timeoutMs = 30_000, pickPort = freePort, attempts = 3 } = options;
   const binary = motoServerBinary();
   let lastError: unknown;
   // The port is free when picked but could be taken before moto binds it: try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const port = await pickPort();
     const endpoint = `http://127.0.0.1:${port}`;
     const child = spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
     let log = "";
@@ -91,8 +129,10 @@ export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
       await waitReady(endpoint, child, () => log, timeoutMs);
     } catch (error) {
       lastError = error;
-      child.kill("SIGKILL");
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
       continue;
     }
     return {

@@ -1,0 +1,58 @@
+/**
+ * scripts/test-all.mjs (`npm test`): what counts as a failure, and tier selection. It is an ES
+ * module, so it runs in child node processes rather than in jest's module loader.
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { REPO_ROOT } from "../support/built-package";
+
+const SCRIPT = join(REPO_ROOT, "scripts", "test-all.mjs");
+
+function node(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, args, { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface JestSummary {
+  numPassedTests: number;
+  numFailedTests: number;
+  numRuntimeErrorTestSuites: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+}
+
+async function tierResult(summary: Partial<JestSummary>, status: number): Promise<{ passed: number; failed: number; skipped: number; note?: string }> {
+  const full: JestSummary = { numPassedTests: 0, numFailedTests: 0, numRuntimeErrorTestSuites: 0, numPendingTests: 0, numTodoTests: 0, numTotalTests: 0, ...summary };
+  const code = `import(${JSON.stringify(SCRIPT)}).then((m) => process.stdout.write(JSON.stringify(m.tierResult("unit", ${JSON.stringify(full)}, ${status}))))`;
+  const result = await node(["-e", code]);
+  expect(result.stderr).toBe("");
+  return JSON.parse(result.stdout);
+}
+
+describe("tierResult", () => {
+  test("skipped and todo tests count as failures, with the reason", async () => {
+    const entry = await tierResult({ numPassedTests: 10, numPendingTests: 2, numTodoTests: 1, numTotalTests: 13 }, 0);
+    expect(entry).toMatchObject({ passed: 10, failed: 3, skipped: 3 });
+    expect(entry.note).toContain("skipped tests are not allowed");
+  });
+
+  test("all passed is clean; failures, suites that did not load and empty tiers fail", async () => {
+    expect(await tierResult({ numPassedTests: 5, numTotalTests: 5 }, 0)).toEqual({ tier: "unit", passed: 5, failed: 0, skipped: 0 });
+    expect(await tierResult({ numPassedTests: 4, numFailedTests: 1, numTotalTests: 5 }, 1)).toMatchObject({ failed: 1 });
+    expect(await tierResult({ numPassedTests: 4, numRuntimeErrorTestSuites: 1, numTotalTests: 4 }, 1)).toMatchObject({ failed: 1 });
+    expect(await tierResult({}, 1)).toMatchObject({ failed: 1, note: "no test ran in this tier" });
+    expect(await tierResult({ numPassedTests: 5, numTotalTests: 5 }, 1)).toMatchObject({ failed: 1, note: "jest exited 1" });
+  });
+});
+
+test("an unknown tier name exits 2 with the valid names, before building anything", async () => {
+  const result = await node([SCRIPT, "unit", "units"]);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain("unknown tier 'units'");
+  expect(result.stderr).toContain("valid tiers: unit, component, engine, runtime");
+  expect(result.stdout).not.toContain("== build");
+});
