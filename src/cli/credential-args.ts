@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { KeyType } from "../core/identifiers";
-import { ENV, keyIdFromFileName } from "../runtime/local-sources";
+import { keyIdFromFileName } from "../core/identifiers";
+import { ENV } from "../runtime/local-sources";
 
 /** A command-line mistake: exit code 2 and the usage text. */
 export class UsageError extends Error {

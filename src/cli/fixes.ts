@@ -1,6 +1,5 @@
 import type { ErrorCode } from "../core/errors";
-
-const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
+import { KEYS_PAGE } from "../core/identifiers";
 
 /** The short fix the CLI prints under a failed check, per error code. */
 export const FIXES: Partial<Record<ErrorCode, string>> = {

@@ -14,7 +14,13 @@ export type KeyType = "team" | "individual";
 const KEY_ID = /^[A-Z0-9]{10}$/;
 const ISSUER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AUTH_KEY_FILE = /^AuthKey_([A-Za-z0-9]+)\.p8$/;
-const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
+/** Where App Store Connect shows Key IDs and the Issuer ID; messages point users there. */
+export const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
+
+/** The Key ID Apple put in an `AuthKey_<KEYID>.p8` file name (any directory), or undefined. */
+export function keyIdFromFileName(path: string): string | undefined {
+  return AUTH_KEY_FILE.exec(path.split(/[\\/]/).pop() ?? path)?.[1];
+}
 
 /**
  * Identifiers are not secret, so a message may show one, but a user can paste the private key
@@ -76,7 +82,7 @@ export function checkKeyId(keyId: unknown, privateKeyFileName?: string): Validat
   }
   if (privateKeyFileName !== undefined) {
     const base = privateKeyFileName.split(/[\\/]/).pop() ?? privateKeyFileName;
-    const fromFile = AUTH_KEY_FILE.exec(base)?.[1];
+    const fromFile = keyIdFromFileName(base);
     if (fromFile !== undefined && fromFile.toUpperCase() !== keyId.trim().toUpperCase()) {
       issues.push({ field, code: "KEY_ID_FILENAME_MISMATCH", message: `keyId ${quote(keyId)} does not match the key file ${quote(base)}, which Apple named after Key ID ${quote(fromFile)}. Either keyId or the key file belongs to another key: use the pair from the same row in ${KEYS_PAGE}.` });
     }

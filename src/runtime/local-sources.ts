@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { AscCredentialError } from "../core/errors";
-import type { KeyType } from "../core/identifiers";
-import { checkCredential, type LoadedCredential } from "./stored-secret";
+import { keyIdFromFileName, type KeyType } from "../core/identifiers";
+import { checkCredential, type LoadedCredential } from "./credential";
 
 /** The environment variables {@link loadFromEnv} reads. */
 export const ENV = {
@@ -12,13 +12,6 @@ export const ENV = {
   privateKeyPath: "APP_STORE_CONNECT_PRIVATE_KEY_PATH",
   keyType: "APP_STORE_CONNECT_KEY_TYPE",
 } as const;
-
-const AUTH_KEY_FILE = /^AuthKey_([A-Za-z0-9]+)\.p8$/;
-
-/** The key ID in an `AuthKey_<KEYID>.p8` file name, or undefined for any other name. */
-export function keyIdFromFileName(path: string): string | undefined {
-  return AUTH_KEY_FILE.exec(basename(path))?.[1];
-}
 
 /** Identifiers that go with a key file. */
 export interface KeyFileOptions {

@@ -1,6 +1,7 @@
 import type { GetSecretValueCommand, GetSecretValueCommandOutput } from "@aws-sdk/client-secrets-manager";
 import { AscCredentialError } from "../core/errors";
-import { parseStoredSecret, type LoadedCredential } from "./stored-secret";
+import type { LoadedCredential } from "./credential";
+import { parseStoredSecret } from "./stored-secret";
 
 /**
  * The one method of `SecretsManagerClient` the token source uses. A real

@@ -2,7 +2,7 @@ import { AscCredentialError } from "../core/errors";
 import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from "../core/token";
 import { loadFromEnv, loadFromFile, type KeyFileOptions } from "./local-sources";
 import { defaultSecretsManagerClient, readStoredSecret, type SecretsManagerLike } from "./secrets-manager";
-import type { LoadedCredential } from "./stored-secret";
+import type { LoadedCredential } from "./credential";
 
 /** Options every {@link AscTokenSource} accepts. */
 export interface TokenSourceOptions {

@@ -1,0 +1,38 @@
+import { AscCredentialError } from "../core/errors";
+import type { KeyType } from "../core/identifiers";
+import { validateCredential } from "../core/validate";
+
+/**
+ * A credential read from some source and checked: the key parsed, the identifiers valid.
+ * `privateKey` is the canonical PKCS#8 PEM.
+ */
+export interface LoadedCredential {
+  keyType: KeyType;
+  keyId: string;
+  issuerId?: string;
+  privateKey: string;
+  fingerprint: string;
+}
+
+/**
+ * Validates a credential from any source and returns it in canonical form. Messages are the
+ * core's (which never contain key material), prefixed with `where`.
+ */
+export function checkCredential(
+  credential: { keyType?: KeyType; keyId: string; issuerId?: string; privateKey: string | Uint8Array; privateKeyFileName?: string },
+  where: string,
+): LoadedCredential {
+  const result = validateCredential(credential);
+  const first = result.issues[0];
+  if (first || !result.key) {
+    throw new AscCredentialError(first?.code ?? "KEY_MALFORMED", `${where}: ${first?.message ?? "privateKey could not be read."}`, first?.field);
+  }
+  const keyType = credential.keyType ?? "team";
+  return {
+    keyType,
+    keyId: credential.keyId,
+    privateKey: result.key.pem,
+    fingerprint: result.key.fingerprint,
+    ...(keyType === "team" && credential.issuerId !== undefined ? { issuerId: credential.issuerId } : {}),
+  };
+}
