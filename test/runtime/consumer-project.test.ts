@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pidAlive, removeDeadStagingDirs, withLock } from "../support/consumer-project";
+import { pidAlive, pruneConsumers, removeDeadStagingDirs, withLock } from "../support/consumer-project";
 
 let dir: string;
 beforeEach(() => {
@@ -59,4 +59,28 @@ test("staging directories of dead processes are removed, live ones kept", () => 
   for (const name of [dead, live, other]) mkdirSync(join(dir, name));
   expect(removeDeadStagingDirs(dir, "asc-credential-consumer-")).toEqual([dead]);
   expect([existsSync(join(dir, dead)), existsSync(join(dir, live)), existsSync(join(dir, other))]).toEqual([false, true, true]);
+});
+
+test("consumers unused for a day are pruned with their tarballs; the current and recently used ones stay", () => {
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  const make = (hash: string, lastUseMsAgo: number | undefined): void => {
+    const consumer = join(dir, `asc-credential-consumer-${hash}`);
+    mkdirSync(consumer);
+    writeFileSync(join(dir, `asc-credential-${hash}.tgz`), "");
+    if (lastUseMsAgo !== undefined) {
+      writeFileSync(join(consumer, ".installed"), "");
+      const at = new Date(now - lastUseMsAgo);
+      utimesSync(join(consumer, ".installed"), at, at);
+    }
+  };
+  make("aaaaaaaaaaaaaaaa", 2 * day); // stale
+  make("bbbbbbbbbbbbbbbb", day / 2); // used recently by another run
+  make("cccccccccccccccc", 5 * day); // the current one: never pruned
+  make("dddddddddddddddd", undefined); // still being installed
+  expect(pruneConsumers(dir, "cccccccccccccccc", now)).toEqual(["asc-credential-consumer-aaaaaaaaaaaaaaaa"]);
+  expect(existsSync(join(dir, "asc-credential-aaaaaaaaaaaaaaaa.tgz"))).toBe(false);
+  for (const hash of ["bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd"]) {
+    expect(existsSync(join(dir, `asc-credential-consumer-${hash}`))).toBe(true);
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertFreshBuild, REPO_ROOT } from "./built-package";
@@ -156,7 +156,11 @@ export async function installPackedConsumer(opts: ConsumerOptions = {}): Promise
   const hash = /asc-credential-([0-9a-f]{16})\.tgz$/.exec(tarball)![1]!;
   const dir = join(tmpdir(), `asc-credential-consumer-${hash}`);
   const marker = join(dir, ".installed");
-  if (existsSync(marker)) return { dir, tarball };
+  if (existsSync(marker)) {
+    // Marks it as in use, so pruning by other runs leaves it alone.
+    utimesSync(marker, new Date(), new Date());
+    return { dir, tarball };
+  }
   withLock(`asc-credential-consumer-${hash}`, () => {
     if (existsSync(marker)) return;
     removeDeadStagingDirs(tmpdir(), `asc-credential-consumer-`);
@@ -169,5 +173,32 @@ export async function installPackedConsumer(opts: ConsumerOptions = {}): Promise
     renameSync(staging, dir);
     writeFileSync(marker, new Date().toISOString());
   });
+  pruneConsumers(tmpdir(), hash);
   return { dir, tarball };
+}
+
+const UNUSED_FOR_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes consumer installs (and their tarballs) of other package contents that no run has used
+ * for a day: each code change makes a new one of a few hundred MB.
+ */
+export function pruneConsumers(parent: string, keepHash: string, now = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    const match = /^asc-credential-consumer-([0-9a-f]{16})$/.exec(name);
+    if (!match || match[1] === keepHash) continue;
+    const marker = join(parent, name, ".installed");
+    let lastUse: number;
+    try {
+      lastUse = statSync(marker).mtimeMs;
+    } catch {
+      continue; // being installed, or not ours to judge
+    }
+    if (now - lastUse < UNUSED_FOR_MS) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    rmSync(join(parent, `asc-credential-${match[1]}.tgz`), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
