@@ -3,7 +3,7 @@
  * messages and the probe provider's choice of naming a failing property.
  */
 import { checkIssuerId, checkKeyId, isSafeToQuote } from "../../src/core/identifiers";
-import { generateTestKey } from "../support/keys";
+import { generateTestKey, pemBlock } from "../support/keys";
 
 const key = generateTestKey();
 const bodyLine = key.pem.split("\n")[1]!;
@@ -28,7 +28,7 @@ describe("isSafeToQuote", () => {
     ["a 40-character slice of it", bodyLine.slice(10, 50)],
     ["a 12-character run of base64", "MIGHAgEAMBMG"],
     ["a mixed-case run with dashes (base64url)", "abcDEF-ghiJKL_mno"],
-    ["a PEM header", "-----BEGIN PRIVATE KEY-----"],
+    ["a PEM header", pemBlock("PRIVATE KEY", "").split("\n")[0]!],
     ["65 plain characters", "a b".repeat(22).slice(0, 65)],
     ["a slash", "path/to"],
     ["a key file name around a slice", `AuthKey_${bodyLine.slice(0, 20).replace(/[+/]/g, "A")}.p8`],
