@@ -5,12 +5,12 @@
  * and must clean everything up.
  */
 import { spawnSync } from "node:child_process";
-import { createPublicKey, createPrivateKey } from "node:crypto";
+import { createPrivateKey } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JWT_PATTERN, REPO_ROOT, requirePulumi } from "../support/engine-harness";
-import { containsKeyMaterial, type TestKey } from "../support/keys";
+import { containsKeyMaterial, testKeyFrom, type TestKey } from "../support/keys";
 
 jest.setTimeout(180_000);
 
@@ -48,15 +48,7 @@ function runDemo(demoDir: string, ...args: string[]): string {
 
 /** The demo's key file as a TestKey, so containsKeyMaterial can look for it. */
 function demoKey(demoDir: string, keyId: string): TestKey {
-  const pem = readFileSync(join(demoDir, "keys", `AuthKey_${keyId}.p8`), "utf8");
-  const keyObject = createPrivateKey(pem);
-  return {
-    keyObject,
-    pem,
-    sec1Pem: keyObject.export({ type: "sec1", format: "pem" }).toString(),
-    der: keyObject.export({ type: "pkcs8", format: "der" }),
-    publicKeyPem: createPublicKey(keyObject).export({ type: "spki", format: "pem" }).toString(),
-  };
+  return testKeyFrom(createPrivateKey(readFileSync(join(demoDir, "keys", `AuthKey_${keyId}.p8`), "utf8")));
 }
 
 function expectDemoOutput(printed: string, keys: TestKey[]): void {

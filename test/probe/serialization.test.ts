@@ -23,6 +23,26 @@ function requiredModules(text: string): string[] {
   return [...new Set([...text.matchAll(/require\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]!))];
 }
 
+/** Registers one probe under mocks and returns the inputs the engine would receive. */
+async function registerUnderMocks(name: string, key: TestKey): Promise<{ inputs: Record<string, unknown>; probe: ApiKeyProbe }> {
+  let inputs: Record<string, unknown> = {};
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputs = args.inputs as Record<string, unknown>;
+        return { id: "probe-id", state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "project",
+    "stack",
+    false,
+  );
+  const probe = new ApiKeyProbe(name, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
+  await new Promise<void>((resolve) => probe.urn.apply(() => resolve()));
+  return { inputs, probe };
+}
+
 function expectSafeProviderText(text: string, keys: TestKey[]): void {
   expect(text).toMatch(/^exports\.handler = /);
   expect(requiredModules(text)).toEqual(["pulumi-asc-credential/probe-provider"]);
@@ -41,21 +61,9 @@ describe("serialized provider, captured in this process", () => {
 
   beforeAll(async () => {
     key = generateTestKey();
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          captured = args.inputs as Record<string, unknown>;
-          return { id: "probe-id", state: args.inputs };
-        },
-        call: () => ({}),
-      },
-      "project",
-      "stack",
-      false,
-    );
-    const probe = new ApiKeyProbe("probe", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
-    await new Promise<void>((resolve) => probe.urn.apply(() => resolve()));
-    secretOutputs = await new Promise<boolean>((resolve) => pulumi.isSecret(probe.privateKey).then(resolve)).then((s) => (s ? ["privateKey"] : []));
+    const { inputs, probe } = await registerUnderMocks("probe", key);
+    captured = inputs;
+    secretOutputs = (await pulumi.isSecret(probe.privateKey)) ? ["privateKey"] : [];
   });
 
   it("is a small string that requires only the package's probe-provider entry and holds no key", () => {
@@ -197,21 +205,7 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   });
 
   it("captured from this checkout's source, the text also runs in the consumer", async () => {
-    let text: unknown;
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          text = (args.inputs as Record<string, unknown>).__provider;
-          return { id: "probe-id", state: args.inputs };
-        },
-        call: () => ({}),
-      },
-      "project",
-      "stack",
-      false,
-    );
-    const probe = new ApiKeyProbe("again", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
-    await new Promise<void>((resolve) => probe.urn.apply(() => resolve()));
-    expectLoadsAndWorks(text as string);
+    const { inputs } = await registerUnderMocks("again", key);
+    expectLoadsAndWorks(inputs.__provider as string);
   });
 });

@@ -1,7 +1,7 @@
 /** Shared helpers of the runtime tier: stored-secret JSON, JWT decoding and verification. */
 import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
 import { parsePrivateKey } from "../../src/core/private-key";
-import { registerTestKey, type TestKey } from "../support/keys";
+import { testKeyFrom, type TestKey } from "../support/keys";
 
 /** The JSON the component stores, for a generated key. */
 export function storedJson(key: TestKey, keyId: string, issuerId: string | undefined, overrides: Record<string, unknown> = {}): string {
@@ -48,12 +48,5 @@ export async function rejection(fn: () => Promise<unknown>): Promise<{ code: str
 
 /** An RSA key in the TestKey shape (for "not an EC key" cases). */
 export function generateRsaTestKey(): TestKey {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  return registerTestKey({
-    keyObject: privateKey,
-    pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    sec1Pem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
-    der: privateKey.export({ type: "pkcs8", format: "der" }),
-    publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
-  });
+  return testKeyFrom(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey);
 }

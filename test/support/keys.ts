@@ -36,11 +36,18 @@ export function registerTestKey(key: TestKey): TestKey {
 }
 
 export function generateTestKey(namedCurve = "P-256"): TestKey {
-  const { privateKey } = generateKeyPairSync("ec", { namedCurve });
+  return testKeyFrom(generateKeyPairSync("ec", { namedCurve }).privateKey);
+}
+
+/**
+ * Any private key in the TestKey shape, registered for the leak guard. `sec1Pem` is the key's
+ * traditional form: SEC1 for EC keys, PKCS#1 for RSA.
+ */
+export function testKeyFrom(privateKey: KeyObject): TestKey {
   return registerTestKey({
     keyObject: privateKey,
     pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    sec1Pem: privateKey.export({ type: "sec1", format: "pem" }).toString(),
+    sec1Pem: privateKey.export({ type: privateKey.asymmetricKeyType === "ec" ? "sec1" : "pkcs1", format: "pem" }).toString(),
     der: privateKey.export({ type: "pkcs8", format: "der" }),
     publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
   });
