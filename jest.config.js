@@ -1,5 +1,5 @@
 // Tiers are jest projects so one runner reports them together; the engine and runtime tiers need
-// tools that scripts/test-all.mjs installs and starts first (Pulumi CLI, moto).
+// tools that scripts/test-all.mjs installs and starts first (Pulumi CLI, moto); tooling needs moto.
 const tsJest = ["ts-jest", { tsconfig: "tsconfig.test.json", diagnostics: false }];
 const common = {
   testEnvironment: "node",
@@ -12,9 +12,11 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/{core,probe,cli}/**/*.test.ts"] },
-    { ...common, displayName: "component", testMatch: ["<rootDir>/test/storage/**/*.test.ts"] },
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/{core,apple,probe,cli}/**/*.test.ts"] },
+    { ...common, displayName: "component", testMatch: ["<rootDir>/test/{storage,types}/**/*.test.ts"] },
     { ...common, displayName: "engine", testMatch: ["<rootDir>/test/engine/**/*.test.ts"] },
     { ...common, displayName: "runtime", testMatch: ["<rootDir>/test/runtime/**/*.test.ts"] },
+    // Tests of the test tooling itself: scripts/, test/support, the lint rule.
+    { ...common, displayName: "tooling", testMatch: ["<rootDir>/test/tooling/**/*.test.ts"] },
   ],
 };

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import path from "node:path";
 import { jsonOutput as JSON_OUT, loadBuilt, machine, median, numberOption, require, root } from "./common.mjs";
 
-const { AscTokenSource, formatStoredCredential, parsePrivateKey } = loadBuilt("runtime.js");
+const { AscTokenSource, formatStoredCredential, parsePrivateKey } = loadBuilt("runtime/index.js");
 const ROUNDS = numberOption("rounds", 7);
 const MS = numberOption("ms", 500);
 const WINDOW_MS = numberOption("window-ms", 3000);

@@ -8,7 +8,7 @@ import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { SignJWT, importPKCS8 } from "jose";
 import { jsonOutput as JSON_OUT, loadBuilt, machine, median, numberOption, require } from "./common.mjs";
 
-const { createToken, clearSigningKeyCache } = loadBuilt("runtime.js");
+const { createToken, clearSigningKeyCache } = loadBuilt("runtime/index.js");
 const ROUNDS = numberOption("rounds", 15);
 const MS = numberOption("ms", 500);
 

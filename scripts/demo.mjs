@@ -75,7 +75,7 @@ function stageProject() {
 }
 
 function printOutputs(outputs) {
-  const names = ["keyId", "fingerprint", "previousKeyId", "previousFingerprint", "mode", "validatedAt", "privateKey"];
+  const names = ["keyId", "fingerprint", "previousKeyId", "previousFingerprint", "mode", "validatedAt"];
   for (const name of names) {
     const output = outputs[name];
     const shown = output === undefined || output.value === undefined ? "(none)" : output.secret ? "[secret]" : output.value;
@@ -121,7 +121,6 @@ async function main() {
       previousFingerprint: probe.previousFingerprint,
       mode: probe.mode,
       validatedAt: probe.validatedAt,
-      privateKey: probe.privateKey,
     };
   };
   const envVars = {

@@ -1,7 +1,66 @@
 /**
- * `pulumi-asc-credential`: App Store Connect API keys as Pulumi resources, plus the core.
+ * `pulumi-asc-credential`: App Store Connect API keys as Pulumi resources, plus everything the
+ * runtime entry has.
  * @packageDocumentation
  */
-export * from "./runtime";
+export {
+  ASC_AUDIENCE,
+  AscCredentialError,
+  AscTokenSource,
+  clearSigningKeyCache,
+  CLOCK_SKEW_WARNING_SECONDS,
+  createToken,
+  DEFAULT_ASC_BASE_URL,
+  DEFAULT_PROBE_RETRIES,
+  DEFAULT_PROBE_RETRY_BASE_DELAY_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  ERROR_CODES,
+  fingerprintOfSpki,
+  formatStoredCredential,
+  isAscCredentialError,
+  MAX_CLOCK_ADJUSTMENT_SECONDS,
+  MAX_PROBE_RETRIES,
+  MAX_TIMEOUT_MS,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  parsePrivateKey,
+  probeCredential,
+  STORED_CREDENTIAL_SCHEMA_VERSION,
+  validateCredential,
+  type CheckStatus,
+  type CredentialField,
+  type CredentialInput,
+  type DoctorCheck,
+  type DoctorReport,
+  type ErrorCode,
+  type FileSourceOptions,
+  type KeyType,
+  type ParsedPrivateKey,
+  type ProbeError,
+  type ProbeOptions,
+  type ProbeResult,
+  type SecretsManagerLike,
+  type SecretsManagerSourceOptions,
+  type StoredCredential,
+  type TokenOptions,
+  type TokenSourceOptions,
+  type ValidationIssue,
+  type ValidationResult,
+} from "./runtime";
 export { ApiKeyProbe, type ApiKeyProbeArgs } from "./probe/api-key-probe";
-export * from "./storage";
+export { checkRoles, KEY_ROLES, type AscCredentialArgs, type AscKeyValidationArgs, type AscOnRotateArgs, type AscRole } from "./storage";
+export {
+  APP_STORE_CONNECT_API_KEY_TYPE,
+  AppStoreConnectApiKey,
+  kmsKeyPolicy,
+  readerPolicy,
+  secretResourcePolicy,
+  type AppStoreConnectApiKeyArgs,
+  type AscReaderRole,
+  type KmsKeyPolicyInput,
+  type PolicyDocument,
+  type PolicyStatement,
+  type PolicyStatementBase,
+  type ReaderPolicyInput,
+  type SecretResourcePolicyInput,
+} from "./storage/aws";

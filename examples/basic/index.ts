@@ -22,9 +22,9 @@ const ascKey = new AppStoreConnectApiKey("app-store-connect", {
   // Encrypted in the stack config (`pulumi config set --secret privateKey < AuthKey_<ID>.p8`).
   privateKey: config.requireSecret("privateKey"),
   role: "APP_MANAGER",
-  // Role ARNs of roles created here are Outputs, so their attachments are named by position:
-  // add new readers at the end (see the `readers` docs); plain ARN strings have no such rule.
-  readers: [releaseNotesLambda.arn, metadataSyncTask.arn],
+  // Roles created here are passed as they are; their attachments are named by position, so add
+  // new ones at the end (README "Readers"). Plain ARN strings have no such rule.
+  readers: [releaseNotesLambda, metadataSyncTask],
 });
 
 // Consumers read the secret with `AscTokenSource` from `pulumi-asc-credential/runtime`.

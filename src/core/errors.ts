@@ -1,39 +1,11 @@
 /**
- * Stable error codes. Codes are part of the public contract: tools and tests match on them,
- * so a code is never renamed or reused for another meaning.
+ * Every stable error code, in the README table's order. Codes are part of the public contract:
+ * tools and tests match on them, so a code is never renamed or reused for another meaning.
  *
- * The first group is fixed by the design; `KEY_TYPE_INVALID`, `ROLE_*` and `SECRET_*` extend it
- * for inputs and stored data the design's table does not cover.
+ * The first group is fixed by DESIGN.md; the rest cover inputs and stored data its table does
+ * not (key type, roles, stores, readers).
  */
-export type ErrorCode =
-  | "KEY_EMPTY"
-  | "KEY_MALFORMED"
-  | "KEY_ENCRYPTED"
-  | "KEY_IS_PUBLIC"
-  | "KEY_NOT_EC"
-  | "KEY_WRONG_CURVE"
-  | "KEY_ID_INVALID"
-  | "KEY_ID_LOOKS_LIKE_NAME"
-  | "KEY_ID_FILENAME_MISMATCH"
-  | "ISSUER_ID_MISSING"
-  | "ISSUER_ID_INVALID"
-  | "ISSUER_ID_LOOKS_LIKE_TEAM_ID"
-  | "ISSUER_ID_FOR_INDIVIDUAL_KEY"
-  | "TOKEN_LIFETIME_INVALID"
-  | "SCOPE_INVALID"
-  | "API_UNAUTHORIZED"
-  | "API_FORBIDDEN"
-  | "API_UNREACHABLE"
-  | "API_UNEXPECTED"
-  | "KEY_TYPE_INVALID"
-  | "ROLE_INVALID"
-  | "ROLE_ADMIN_NOT_ALLOWED"
-  | "SECRET_NOT_FOUND"
-  | "SECRET_FORMAT_INVALID"
-  | "SECRET_READ_FAILED";
-
-/** Every {@link ErrorCode}, in table order. */
-export const ERROR_CODES: readonly ErrorCode[] = [
+export const ERROR_CODES = [
   "KEY_EMPTY",
   "KEY_MALFORMED",
   "KEY_ENCRYPTED",
@@ -53,26 +25,33 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "API_FORBIDDEN",
   "API_UNREACHABLE",
   "API_UNEXPECTED",
+  "OPTION_INVALID",
   "KEY_TYPE_INVALID",
   "ROLE_INVALID",
   "ROLE_ADMIN_NOT_ALLOWED",
+  "READER_INVALID",
+  "READER_OTHER_ACCOUNT",
+  "KMS_KEY_ARN_INVALID",
   "SECRET_NOT_FOUND",
   "SECRET_FORMAT_INVALID",
   "SECRET_READ_FAILED",
-];
+] as const;
+
+/** A stable, machine-readable error code: one of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The credential fields a validation issue can point at. */
 export type CredentialField = "keyId" | "issuerId" | "privateKey" | "keyType";
 
 /**
- * The one error type this package throws for bad credentials, tokens options, API answers and
+ * The one error type this package throws, for bad credentials, options, API answers, stores and
  * stored secrets. `message` names the field, what was seen (in words) and the fix; it never
  * contains key material or a token.
  */
 export class AscCredentialError extends Error {
   /** Stable, machine-readable code. */
   readonly code: ErrorCode;
-  /** The input field at fault, when there is one. */
+  /** The input field or option at fault, when there is one. */
   readonly field?: string;
 
   constructor(code: ErrorCode, message: string, field?: string) {

@@ -1,4 +1,5 @@
 import type { CredentialField, ErrorCode } from "./errors";
+import { quote } from "./redact";
 
 /** One problem found in a credential. */
 export interface ValidationIssue {
@@ -20,36 +21,6 @@ export const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > 
 /** The Key ID Apple put in an `AuthKey_<KEYID>.p8` file name (any directory), or undefined. */
 export function keyIdFromFileName(path: string): string | undefined {
   return AUTH_KEY_FILE.exec(path.split(/[\\/]/).pop() ?? path)?.[1];
-}
-
-/**
- * Identifiers are not secret, so a message may show one, but a user can paste the private key
- * into the wrong field: only short, plain values that cannot be a slice of a key are shown.
- * The one rule for every place that prints a user's value (messages here, and the probe
- * provider's choice of naming a failing property, whose raw value the Pulumi engine prints).
- * @internal
- */
-export function isSafeToQuote(value: string): boolean {
-  return value.length <= 64 && /^[\w .@+-]*$/.test(value) && !value.includes("-----") && !mayBeKeyFragment(value);
-}
-
-function quote(value: string): string {
-  return isSafeToQuote(value) ? `'${value}'` : `(a value of ${value.length} characters)`;
-}
-
-/**
- * A run of 12+ base64 characters could be a slice of the key body (a PEM line pasted into the
- * wrong field), so a value holding one is described, not quoted. Names, e-mails and bundle IDs
- * are split at spaces, '.' and '@' into short words and are still quoted, as are UUIDs; a long
- * word counts as a run unless it is single-case with '-' or '_' (like "pricing-automation"),
- * since base64url can carry those too. A space does not make a value safe: "a MIGHAgEAMBMGByqG"
- * still holds a slice.
- */
-function mayBeKeyFragment(value: string): boolean {
-  if (ISSUER_ID.test(value.trim())) return false;
-  // Apple's file name AuthKey_<KEYID>.p8 is judged by its Key ID part.
-  const words = value.split(/[ .@]+/).map((word) => word.replace(/^AuthKey_/, ""));
-  return words.some((word) => word.length >= 12 && (!/[-_]/.test(word) || (/[a-z]/.test(word) && /[A-Z]/.test(word))));
 }
 
 function looksLikeKeyMaterial(value: string): boolean {

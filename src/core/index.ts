@@ -11,3 +11,4 @@ export {
 } from "./token";
 export { formatStoredCredential, STORED_CREDENTIAL_SCHEMA_VERSION, type StoredCredential } from "./stored-credential";
 export { validateCredential, type CredentialInput, type ValidationResult } from "./validate";
+export { MAX_TIMEOUT_MS } from "./options";

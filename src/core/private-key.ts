@@ -50,39 +50,49 @@ export function parsePrivateKeyObject(input: string | Uint8Array): { parsed: Par
   return { parsed, keyObject };
 }
 
+// The fixed DER around a P-256 key's parts: PKCS#8 { version 0, ecPublicKey + prime256v1,
+// SEC1 { version 1, d, [1] public point } } and SPKI { ecPublicKey + prime256v1, point }.
+const P256_ALGORITHM = Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex");
+const PKCS8_PREFIX = Buffer.concat([Buffer.from("308187020100", "hex"), P256_ALGORITHM, Buffer.from("046d306b0201010420", "hex")]);
+const PKCS8_POINT = Buffer.from("a144034200", "hex");
+const SPKI_PREFIX = Buffer.concat([Buffer.from("3059", "hex"), P256_ALGORITHM, Buffer.from("034200", "hex")]);
+
 function canonicalise(imported: KeyObject): ParsedPrivateKey {
   // The public point is recomputed from the private scalar rather than trusted from the input:
   // OpenSSL loads a PKCS#8/SEC1 key whose scalar was corrupted without noticing, and would then
   // report the old (embedded) public key and fingerprint for a key that signs garbage.
   const jwk = imported.export({ format: "jwk" });
-  const point = publicPointOf(jwk.d);
-  if ((jwk.x !== undefined && jwk.x !== point.x) || (jwk.y !== undefined && jwk.y !== point.y)) {
+  const { d, point } = publicPointOf(jwk.d);
+  if ((jwk.x !== undefined && jwk.x !== point.subarray(1, 33).toString("base64url")) || (jwk.y !== undefined && jwk.y !== point.subarray(33).toString("base64url"))) {
     fail("KEY_MALFORMED", `privateKey's private and public parts do not match: the key was corrupted when it was copied or stored. ${FIX_COPY_AGAIN}`);
   }
-  // Going through JWK drops whatever optional parts the input carried (SEC1 parameters, a missing
-  // public key), so every form of one key yields the same PKCS#8 bytes.
-  const canonical = createPrivateKey({ key: { kty: "EC", crv: "P-256", d: jwk.d, x: point.x, y: point.y }, format: "jwk" });
-  const pem = canonical.export({ type: "pkcs8", format: "pem" }).toString();
-  const publicKey = createPublicKey(canonical);
-  const spkiDer = publicKey.export({ type: "spki", format: "der" });
+  // Rebuilt from d and the point alone, so every form of one key (SEC1 with parameters, PKCS#8
+  // without the public key, ...) yields the same PKCS#8 bytes.
+  const spkiDer = Buffer.concat([SPKI_PREFIX, point]);
   return {
-    pem,
+    pem: toPem("PRIVATE KEY", Buffer.concat([PKCS8_PREFIX, d, PKCS8_POINT, point])),
     fingerprint: fingerprintOfSpki(spkiDer),
-    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    publicKeyPem: toPem("PUBLIC KEY", spkiDer),
     curve: "P-256",
   };
 }
 
-function publicPointOf(d: string | undefined): { x: string; y: string } {
+function toPem(label: string, der: Buffer): string {
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/** The 32-byte scalar and the uncompressed public point (0x04 || x || y) it gives on P-256. */
+function publicPointOf(dText: string | undefined): { d: Buffer; point: Buffer } {
   const ecdh = createECDH("prime256v1");
+  const d = Buffer.from(dText ?? "", "base64url");
   try {
-    if (d === undefined) throw new Error("no private scalar");
-    ecdh.setPrivateKey(Buffer.from(d, "base64url"));
+    if (d.length !== 32) throw new Error("not a P-256 scalar");
+    ecdh.setPrivateKey(d);
   } catch {
     fail("KEY_MALFORMED", `privateKey's private number is out of range for P-256: the key was corrupted when it was copied or stored. ${FIX_COPY_AGAIN}`);
   }
-  const uncompressed = ecdh.getPublicKey();
-  return { x: uncompressed.subarray(1, 33).toString("base64url"), y: uncompressed.subarray(33, 65).toString("base64url") };
+  return { d, point: ecdh.getPublicKey() };
 }
 
 /** `"sha256:"` + hex SHA-256 of an SPKI DER. */
@@ -278,7 +288,7 @@ function isRsaPkcs1(der: Buffer): boolean {
 
 function checkKeyKind(key: KeyObject): KeyObject {
   if (key.asymmetricKeyType !== "ec") {
-    fail("KEY_NOT_EC", `privateKey is ${describeKeyType(key.asymmetricKeyType)} key; App Store Connect keys are EC P-256 keys. ${FIX_DOWNLOAD}.`);
+    fail("KEY_NOT_EC", `privateKey is ${describeKeyType(key.asymmetricKeyType)} private key; App Store Connect keys are EC P-256 keys. ${FIX_DOWNLOAD}.`);
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (curve !== "prime256v1") {

@@ -1,5 +1,6 @@
 import { sign, type KeyObject } from "node:crypto";
 import { AscCredentialError } from "./errors";
+import { describeSeen, optionError } from "./options";
 import { checkIssuerId, checkKeyId, checkKeyType } from "./identifiers";
 import { assertValid, validateWithKeyObject, type CredentialInput } from "./validate";
 
@@ -86,23 +87,25 @@ function checkScope(scope: unknown): void {
   });
 }
 
+/** Epoch seconds above this (the year 5138) can only be a mistake, usually `Date.now()` in milliseconds. */
+const MAX_EPOCH_SECONDS = 1e11;
+
 /**
  * A token's issue time in whole epoch seconds: `now` as a `Date` or epoch seconds, or the
  * current time when absent. Shared with the probe so both refuse the same bad values.
- * @throws {@link AscCredentialError} `TOKEN_LIFETIME_INVALID` (field `now`) for an invalid
- * Date, NaN, an infinite or negative number, or a value of another type.
+ * @throws {@link AscCredentialError} `OPTION_INVALID` (option `now`) for an invalid Date, NaN,
+ * a negative number, milliseconds where seconds belong, or a value of another type.
  * @internal
  */
 export function toEpochSeconds(now: Date | number | undefined): number {
   if (now === undefined) return Math.floor(Date.now() / 1000);
   const seconds = now instanceof Date ? now.getTime() / 1000 : now;
-  // An invalid Date or NaN would serialise as `"iat":null`, a token Apple rejects with a bare 401.
-  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-    throw new AscCredentialError(
-      "TOKEN_LIFETIME_INVALID",
-      `now is ${now instanceof Date ? "an invalid Date" : typeof seconds === "number" ? `the number ${String(seconds)}` : `a value of type ${typeof seconds}`}, so the token's iat and exp cannot be set. Pass a valid Date or epoch seconds (Math.floor(Date.now() / 1000)), or leave now out to use the current time.`,
-      "now",
-    );
+  // An invalid Date or NaN would serialise as `"iat":null`, a token Apple rejects with a bare 401;
+  // milliseconds would date the token tens of thousands of years ahead.
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0 || seconds >= MAX_EPOCH_SECONDS) {
+    const seen = now instanceof Date ? (Number.isFinite(seconds) ? `a Date in the year ${now.getUTCFullYear()}` : "an invalid Date") : describeSeen(seconds);
+    const hint = typeof seconds === "number" && seconds >= MAX_EPOCH_SECONDS && !(now instanceof Date) ? " (that looks like milliseconds: divide by 1000)" : "";
+    throw optionError("now", `${seen}${hint}`, "a valid Date or epoch seconds (Math.floor(Date.now() / 1000))", "the current time");
   }
   return Math.floor(seconds);
 }
@@ -153,6 +156,19 @@ function signingKeyFor(credential: CredentialInput): KeyObject {
     byBytes.set(privateKey, { fingerprint, keyObject: shared, bytes: Buffer.from(privateKey) });
   }
   return shared;
+}
+
+/**
+ * Caches the key imported while validating `pem` (the canonical PEM), so that the first token
+ * minted from a credential just read does not import it a second time.
+ * @internal
+ */
+export function rememberSigningKey(pem: string, keyObject: KeyObject, fingerprint: string): void {
+  const shared = byFingerprint.get(fingerprint) ?? keyObject;
+  if (byFingerprint.size >= CACHE_LIMIT) byFingerprint.clear();
+  byFingerprint.set(fingerprint, shared);
+  if (byText.size >= CACHE_LIMIT) byText.clear();
+  byText.set(pem, { fingerprint, keyObject: shared });
 }
 
 /**

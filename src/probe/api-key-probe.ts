@@ -48,8 +48,8 @@ export interface ApiKeyProbeArgs {
  * own public key verifies — and, in `online` mode, that Apple accepts it.
  *
  * Changing the key is an update, never a replace, so the outputs record `previousKeyId` and
- * `previousFingerprint` (the key to revoke once consumers moved). No token is ever stored; the
- * private key is kept only as the secret `privateKey` output.
+ * `previousFingerprint` (the key to revoke once consumers moved). No token is ever stored, and the
+ * private key is not among the outputs: the state keeps it only as the (secret) input.
  *
  * Its Pulumi type is `pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe`.
  */
@@ -74,8 +74,6 @@ export class ApiKeyProbe extends pulumi.dynamic.Resource {
   declare readonly previousKeyId: pulumi.Output<string | undefined>;
   /** The fingerprint before the last key change. */
   declare readonly previousFingerprint: pulumi.Output<string | undefined>;
-  /** The normalised PKCS#8 PEM. Always secret. Used by AppStoreConnectApiKey to build the stored secret after validation. */
-  declare readonly privateKey: pulumi.Output<string>;
 
   constructor(name: string, args: ApiKeyProbeArgs, opts?: pulumi.CustomResourceOptions) {
     const props: pulumi.Inputs = {
@@ -96,6 +94,7 @@ export class ApiKeyProbe extends pulumi.dynamic.Resource {
       previousKeyId: undefined,
       previousFingerprint: undefined,
     };
+    // Outputs written by 0.1.0 still hold a `privateKey`: keep it secret until the next update drops it.
     super(delegatingProvider, name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey"] }), "asc-credential", "ApiKeyProbe");
   }
 }

@@ -9,16 +9,17 @@
  * @module
  */
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
-import { isSafeToQuote } from "../core/identifiers";
+import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { isSafeToPrint } from "../core/redact";
 import { parsePrivateKey } from "../core/private-key";
 import { validateCredential } from "../core/validate";
-import { checkBaseUrl, probeCredential } from "./probe-credential";
+import { resolveProbeOptions } from "../apple/options";
+import { probeCredential } from "../apple/probe-credential";
 
 /** The string the Pulumi engine passes for a value not yet known at preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const CREDENTIAL_FIELDS = ["keyId", "issuerId", "privateKey", "keyType", "privateKeyFileName"];
 const DIFF_FIELDS = ["keyId", "issuerId", "keyType", "fingerprint", "mode", "baseUrl"];
-const MAX_TIMEOUT_MS = 120000;
 
 type Props = Record<string, unknown>;
 
@@ -89,22 +90,21 @@ async function check(_olds: Props, news: Props): Promise<CheckResult> {
 function failure(field: string, value: unknown, reason: string): CheckFailure {
   // A URL can carry credentials, whatever it looks like.
   if (field === "privateKey" || field === "baseUrl") return { property: "", reason };
-  const printable = typeof value === "string" ? isSafeToQuote(value) : value === undefined || value === null || typeof value === "number" || typeof value === "boolean";
+  const printable = typeof value === "string" ? isSafeToPrint(value) : value === undefined || value === null || typeof value === "number" || typeof value === "boolean";
   return { property: printable ? field : "", reason };
 }
 
+/** The probe's own rule for each option (apple/options.ts), applied to the known ones. */
 function checkOptions(inputs: Props): CheckFailure[] {
   const failures: CheckFailure[] = [];
-  const { mode, baseUrl, timeoutMs } = inputs;
-  if (isKnown(mode) && mode !== "offline" && mode !== "online") {
-    failures.push(failure("mode", mode, `mode ${typeof mode === "string" && mode.length <= 20 && /^[\w-]*$/.test(mode) ? `'${mode}'` : `of type ${typeof mode}`} is not a probe mode. Use "offline" (sign and verify locally, the default) or "online" (also call the App Store Connect API).`));
-  }
-  if (baseUrl !== undefined && isKnown(baseUrl)) {
-    const problem = checkBaseUrl(baseUrl);
-    if (problem) failures.push(failure("baseUrl", baseUrl, problem));
-  }
-  if (timeoutMs !== undefined && isKnown(timeoutMs) && (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)) {
-    failures.push(failure("timeoutMs", timeoutMs, `timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (default 10000).`));
+  for (const option of ["mode", "baseUrl", "timeoutMs"] as const) {
+    const value = inputs[option];
+    if (value === undefined || !isKnown(value)) continue;
+    try {
+      resolveProbeOptions({ [option]: value });
+    } catch (error) {
+      failures.push(failure(option, value, isAscCredentialError(error) ? error.message : `${option} is not valid.`));
+    }
   }
   return failures;
 }
@@ -135,9 +135,7 @@ async function probe(inputs: Props): Promise<Props> {
     ...(typeof inputs.timeoutMs === "number" ? { timeoutMs: inputs.timeoutMs } : {}),
   });
   if (!result.ok) {
-    const error = new Error(result.error?.message ?? "The App Store Connect API key failed validation.");
-    (error as Error & { code?: string }).code = result.error?.code;
-    throw error;
+    throw new AscCredentialError(result.error?.code ?? "KEY_MALFORMED", result.error?.message ?? "The App Store Connect API key failed validation.");
   }
   for (const warning of result.warnings ?? []) console.warn(`ApiKeyProbe: ${warning}`);
   // Validated above, so this cannot throw; it yields the normalised key and public half.
@@ -149,7 +147,6 @@ async function probe(inputs: Props): Promise<Props> {
     publicKeyPem: key.publicKeyPem,
     validatedAt: new Date().toISOString(),
     mode,
-    privateKey: key.pem,
   };
   if (issuerId !== undefined) outs.issuerId = issuerId;
   // Kept so that diff can see a baseUrl change (diff receives the old outputs, not inputs).

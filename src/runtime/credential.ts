@@ -1,6 +1,7 @@
 import { AscCredentialError } from "../core/errors";
 import type { KeyType } from "../core/identifiers";
-import { validateCredential } from "../core/validate";
+import { rememberSigningKey } from "../core/token";
+import { validateWithKeyObject } from "../core/validate";
 
 /**
  * A credential read from some source and checked: the key parsed, the identifiers valid.
@@ -22,12 +23,13 @@ export function checkCredential(
   credential: { keyType?: KeyType; keyId: string; issuerId?: string; privateKey: string | Uint8Array; privateKeyFileName?: string },
   where: string,
 ): LoadedCredential {
-  const result = validateCredential(credential);
+  const { result, keyObject } = validateWithKeyObject(credential);
   const first = result.issues[0];
-  if (first || !result.key) {
+  if (first || !result.key || !keyObject) {
     throw new AscCredentialError(first?.code ?? "KEY_MALFORMED", `${where}: ${first?.message ?? "privateKey could not be read."}`, first?.field);
   }
   const keyType = credential.keyType ?? "team";
+  rememberSigningKey(result.key.pem, keyObject, result.key.fingerprint);
   return {
     keyType,
     keyId: credential.keyId,

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile } from "node:fs";
 import { basename } from "node:path";
 import { AscCredentialError } from "../core/errors";
 import { keyIdFromFileName, type KeyType } from "../core/identifiers";
@@ -28,7 +28,7 @@ export async function loadFromFile(path: string, options: KeyFileOptions = {}): 
   const where = `Key file ${JSON.stringify(path)}`;
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await new Promise<Buffer>((resolve, reject) => readFile(path, (error, data) => (error ? reject(error) : resolve(data))));
   } catch (error) {
     throw fileError(error, where);
   }

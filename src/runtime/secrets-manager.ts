@@ -22,15 +22,15 @@ export interface SecretLocation {
 // The SDK is loaded on first use so that importing this package (the CLI, Pulumi programs)
 // does not pay for it.
 type SdkModule = typeof import("@aws-sdk/client-secrets-manager");
-let sdk: Promise<SdkModule> | undefined;
-function loadSdk(): Promise<SdkModule> {
-  sdk ??= import("@aws-sdk/client-secrets-manager");
+let sdk: SdkModule | undefined;
+function loadSdk(): SdkModule {
+  sdk ??= require("@aws-sdk/client-secrets-manager") as SdkModule;
   return sdk;
 }
 
 /** Creates a client from the default AWS configuration (env, profile, instance role). */
 export async function defaultSecretsManagerClient(): Promise<SecretsManagerLike> {
-  const { SecretsManagerClient } = await loadSdk();
+  const { SecretsManagerClient } = loadSdk();
   return new SecretsManagerClient({});
 }
 
@@ -39,7 +39,7 @@ export async function defaultSecretsManagerClient(): Promise<SecretsManagerLike>
  * never the secret's content.
  */
 export async function readStoredSecret(client: SecretsManagerLike, location: SecretLocation): Promise<LoadedCredential> {
-  const { GetSecretValueCommand } = await loadSdk();
+  const { GetSecretValueCommand } = loadSdk();
   const where = `Secret "${location.secretId}"${location.versionStage ? ` (stage ${location.versionStage})` : ""}`;
   let output: GetSecretValueCommandOutput;
   try {

@@ -1,4 +1,5 @@
 import { AscCredentialError } from "../core/errors";
+import { checkNumber, describeSeen, optionError } from "../core/options";
 import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from "../core/token";
 import { loadFromEnv, loadFromFile, type KeyFileOptions } from "./local-sources";
 import { defaultSecretsManagerClient, readStoredSecret, type SecretsManagerLike } from "./secrets-manager";
@@ -42,6 +43,11 @@ export interface FileSourceOptions extends KeyFileOptions, TokenSourceOptions {}
 
 type Loader = () => Promise<LoadedCredential>;
 
+/** Default seconds between two reads of the credential. */
+export const DEFAULT_REFRESH_SECONDS = 300;
+/** A day: a credential read less often than that would miss a rotation for too long. */
+const MAX_REFRESH_SECONDS = 86_400;
+
 // After a failed re-read while the current token is still good: retry the read after this long
 // (or refreshSeconds, if shorter).
 const READ_RETRY_MS = 30_000;
@@ -79,19 +85,14 @@ export class AscTokenSource {
 
   private constructor(loader: Loader, options: TokenSourceOptions) {
     this.loader = loader;
-    const refreshSeconds = options.refreshSeconds ?? 300;
-    if (!(typeof refreshSeconds === "number" && refreshSeconds >= 0 && Number.isFinite(refreshSeconds))) {
-      throw new AscCredentialError("TOKEN_LIFETIME_INVALID", "refreshSeconds must be a number of seconds >= 0 (default 300).", "refreshSeconds");
-    }
+    const refreshSeconds = checkNumber("refreshSeconds", options.refreshSeconds, { min: 0, max: MAX_REFRESH_SECONDS, unit: "seconds", defaultValue: DEFAULT_REFRESH_SECONDS }) ?? DEFAULT_REFRESH_SECONDS;
     this.refreshMs = refreshSeconds * 1000;
     this.lifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
     if (!Number.isInteger(this.lifetimeSeconds) || this.lifetimeSeconds <= 0 || this.lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
-      throw new AscCredentialError("TOKEN_LIFETIME_INVALID", `tokenLifetimeSeconds must be a whole number from 1 to ${MAX_TOKEN_LIFETIME_SECONDS} (Apple's 20-minute cap); default ${DEFAULT_TOKEN_LIFETIME_SECONDS}.`, "tokenLifetimeSeconds");
+      throw new AscCredentialError("TOKEN_LIFETIME_INVALID", `tokenLifetimeSeconds is ${describeSeen(this.lifetimeSeconds)}; use a whole number of seconds from 1 to ${MAX_TOKEN_LIFETIME_SECONDS} (Apple's 20-minute cap), or leave it out for ${DEFAULT_TOKEN_LIFETIME_SECONDS}.`, "tokenLifetimeSeconds");
     }
-    this.marginSeconds = options.refreshMarginSeconds ?? Math.min(60, Math.floor(this.lifetimeSeconds / 2));
-    if (!(typeof this.marginSeconds === "number" && this.marginSeconds >= 0 && this.marginSeconds < this.lifetimeSeconds)) {
-      throw new AscCredentialError("TOKEN_LIFETIME_INVALID", `refreshMarginSeconds must be >= 0 and below tokenLifetimeSeconds (${this.lifetimeSeconds}); default 60.`, "refreshMarginSeconds");
-    }
+    const defaultMargin = Math.min(60, Math.floor(this.lifetimeSeconds / 2));
+    this.marginSeconds = checkNumber("refreshMarginSeconds", options.refreshMarginSeconds, { min: 0, max: this.lifetimeSeconds - 1, unit: "seconds (below tokenLifetimeSeconds)", defaultValue: defaultMargin }) ?? defaultMargin;
     this.scope = options.scope ? [...options.scope] : undefined;
     this.clock = options.now ?? Date.now;
     this.fetchImpl = options.fetch;
@@ -102,8 +103,8 @@ export class AscTokenSource {
    * Manager (read with `GetSecretValue`; the reader policy grants exactly that).
    */
   static fromSecretsManager(options: SecretsManagerSourceOptions): AscTokenSource {
-    if (typeof options?.secretId !== "string" || options.secretId === "") {
-      throw new AscCredentialError("SECRET_NOT_FOUND", "fromSecretsManager needs secretId: the secret's name or ARN (the component's secretArn output).", "secretId");
+    if (typeof options?.secretId !== "string" || options.secretId.trim() === "") {
+      throw optionError("secretId", typeof options?.secretId === "string" ? "empty" : describeSeen(options?.secretId), "the secret's name or ARN (the component's secretArn output)");
     }
     let client: Promise<SecretsManagerLike> | undefined = options.client ? Promise.resolve(options.client) : undefined;
     const location = { secretId: options.secretId, ...(options.versionStage ? { versionStage: options.versionStage } : {}) };

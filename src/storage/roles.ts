@@ -6,21 +6,12 @@
 import { AscCredentialError } from "../core";
 
 /**
- * A role chosen for a key when it was created in App Store Connect (it cannot be edited later).
- * `MARKETING` and `CUSTOMER_SUPPORT` exist as user roles, but Apple does not let keys be created
- * with them, so they are refused.
+ * A role an App Store Connect API key can be created with (it cannot be edited later). The user
+ * roles Marketing and Customer Support are left out: Apple does not let keys be created with them.
  */
-export type AscRole =
-  | "ADMIN"
-  | "APP_MANAGER"
-  | "DEVELOPER"
-  | "FINANCE"
-  | "SALES"
-  | "ACCESS_TO_REPORTS"
-  | "MARKETING"
-  | "CUSTOMER_SUPPORT";
+export type AscRole = "ADMIN" | "APP_MANAGER" | "DEVELOPER" | "FINANCE" | "SALES" | "ACCESS_TO_REPORTS";
 
-/** Roles an API key can carry. */
+/** Every {@link AscRole}. */
 export const KEY_ROLES: readonly AscRole[] = ["ADMIN", "APP_MANAGER", "DEVELOPER", "FINANCE", "SALES", "ACCESS_TO_REPORTS"];
 
 const USER_ONLY_ROLES: readonly string[] = ["MARKETING", "CUSTOMER_SUPPORT"];
@@ -31,11 +22,11 @@ const USER_ONLY_ROLES: readonly string[] = ["MARKETING", "CUSTOMER_SUPPORT"];
  * @throws {@link AscCredentialError} `ROLE_INVALID` or `ROLE_ADMIN_NOT_ALLOWED` (field `role`).
  */
 export function checkRoles(role: AscRole | readonly AscRole[] | undefined, allowAdminRole = false): AscRole[] {
-  const roles: unknown[] = role === undefined ? [] : Array.isArray(role) ? [...(role as readonly unknown[])] : [role];
+  const roles: unknown[] = role === undefined || role === null ? [] : Array.isArray(role) ? [...(role as readonly unknown[])] : [role];
   const out: AscRole[] = [];
   for (const r of roles) {
     if (typeof r !== "string" || !(KEY_ROLES as readonly string[]).includes(r)) {
-      const seen = typeof r === "string" && /^[A-Za-z_]{1,40}$/.test(r) ? `'${r}'` : `a value of type ${typeof r}`;
+      const seen = typeof r === "string" && /^[A-Za-z_]{1,40}$/.test(r) ? `'${r}'` : `a value of type ${r === null ? "null" : typeof r}`;
       const why = typeof r === "string" && USER_ONLY_ROLES.includes(r)
         ? " App Store Connect cannot create API keys with the Marketing or Customer Support role."
         : "";
@@ -55,4 +46,9 @@ export function checkRoles(role: AscRole | readonly AscRole[] | undefined, allow
     );
   }
   return out;
+}
+
+/** The `asc:roles` tag value: the roles, space-separated, or `unspecified`. */
+export function rolesTag(roles: readonly AscRole[]): string {
+  return roles.length > 0 ? roles.join(" ") : "unspecified";
 }

@@ -150,9 +150,13 @@ describe("createToken: bad options", () => {
     const error = await rejectionOf(createToken(team(), { lifetimeSeconds: "900" as unknown as number }));
     expect(error.code).toBe("TOKEN_LIFETIME_INVALID");
   });
-  it("TOKEN_LIFETIME_INVALID (field now) for an invalid Date or NaN now, instead of iat:null", async () => {
-    expectActionable(await rejectionOf(createToken(team(), { now: new Date("not a date") })), { code: "TOKEN_LIFETIME_INVALID", field: "now", seen: /invalid Date/ });
-    expectActionable(await rejectionOf(createToken(team(), { now: Number.NaN })), { code: "TOKEN_LIFETIME_INVALID", field: "now", seen: /the number NaN/ });
+  it("OPTION_INVALID (option now) for an invalid Date or NaN now, instead of iat:null", async () => {
+    expectActionable(await rejectionOf(createToken(team(), { now: new Date("not a date") })), { code: "OPTION_INVALID", field: "now", seen: /invalid Date/ });
+    expectActionable(await rejectionOf(createToken(team(), { now: Number.NaN })), { code: "OPTION_INVALID", field: "now", seen: /the number NaN/ });
+  });
+  it("OPTION_INVALID for now in milliseconds, instead of a token dated in the year 57000", async () => {
+    const error = await rejectionOf(createToken(team(), { now: NOW * 1000 }));
+    expectActionable(error, { code: "OPTION_INVALID", field: "now", seen: /looks like milliseconds: divide by 1000/ });
   });
   it.each([
     ["a lower-case method", ["get /v1/apps"], /'get \/v1\/apps'/],
@@ -189,8 +193,10 @@ describe("toEpochSeconds (shared with probeCredential)", () => {
     ["a negative number", -1, /^now is the number -1/],
     ["an invalid Date", new Date("nope"), /^now is an invalid Date/],
     ["a string", "1760000000", /^now is a value of type string/],
-  ])("refuses %s with TOKEN_LIFETIME_INVALID on field now", (_label, now, message) => {
+    ["milliseconds", NOW * 1000, /^now is the number \d+ \(that looks like milliseconds: divide by 1000\)/],
+    ["a Date in the year 60000", new Date(Date.UTC(60000, 0, 1)), /^now is a Date in the year 60000/],
+  ])("refuses %s with OPTION_INVALID on option now", (_label, now, message) => {
     const error = thrownBy(() => toEpochSeconds(now as number));
-    expect(error).toMatchObject({ code: "TOKEN_LIFETIME_INVALID", field: "now", message: expect.stringMatching(message) });
+    expect(error).toMatchObject({ code: "OPTION_INVALID", field: "now", message: expect.stringMatching(message) });
   });
 });

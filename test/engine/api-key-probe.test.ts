@@ -19,6 +19,7 @@ import {
   filesUnder,
   inlineStack,
   JWT_PATTERN,
+  keyCopies,
   OutputLog,
   readStateText,
   requirePulumi,
@@ -49,15 +50,15 @@ function comparableProbeState(stateText: string): unknown {
   return JSON.parse(JSON.stringify(probeIn(stateText)), (key, value: unknown) => (key === "ciphertext" ? "<ciphertext>" : value));
 }
 
-/** Fingerprint of the private key the stack holds as a secret output (decrypted in memory only, never printed). */
+/** Fingerprint of the private key the stack holds as the probe's secret input (decrypted in memory only, never printed). */
 async function storedKeyFingerprint(stack: Stack): Promise<string> {
   const deployment = await stack.exportStack();
   const resources = (deployment.deployment as { resources?: StateResource[] }).resources ?? [];
   const probe = resources.find((r) => r.type === PROBE_TYPE);
   // --show-secrets keeps the secret envelope and puts the JSON-encoded value in `plaintext`.
-  const secret = probe?.outputs?.privateKey as { plaintext?: string } | undefined;
+  const secret = probe?.inputs?.privateKey as { plaintext?: string } | undefined;
   const pem: unknown = typeof secret?.plaintext === "string" ? JSON.parse(secret.plaintext) : undefined;
-  if (typeof pem !== "string") throw new Error("the probe has no decryptable privateKey output");
+  if (typeof pem !== "string") throw new Error("the probe has no decryptable privateKey input");
   const der = createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "der" });
   return `sha256:${createHash("sha256").update(der).digest("hex")}`;
 }
@@ -95,7 +96,7 @@ test("lifecycle: up creates the probe, a second preview is a no-op, refresh keep
   const workDir = sb.workDir("lifecycle");
   const stack = await inlineStack(sb, workDir, "lifecycle", "dev", async () => {
     const probe = new ApiKeyProbe("probe", { keyId: KEY_ID_A, issuerId: TEAM.issuerId, privateKey: keyA.pem });
-    return { keyId: probe.keyId, fingerprint: probe.fingerprint, publicKeyPem: probe.publicKeyPem, mode: probe.mode, privateKey: probe.privateKey };
+    return { keyId: probe.keyId, fingerprint: probe.fingerprint, publicKeyPem: probe.publicKeyPem, mode: probe.mode };
   });
 
   const up = await stack.up(log.capture());
@@ -105,12 +106,13 @@ test("lifecycle: up creates the probe, a second preview is a no-op, refresh keep
   expect(up.outputs.fingerprint?.value).toBe(fingerprintOf(keyA));
   expect(up.outputs.publicKeyPem?.value).toBe(keyA.publicKeyPem);
   expect(up.outputs.mode?.value).toBe("offline");
-  expect(up.outputs.privateKey?.secret).toBe(true);
   const created = probeIn(readStateText(sb, "lifecycle", "dev"));
   expect(created).toHaveLength(1);
   expect(created[0]!.id).toBe(KEY_ID_A);
-  // The key is stored only as a secret (ciphertext), never as plain text.
-  expect((created[0]!.outputs!.privateKey as Record<string, unknown>)[SECRET_SIG]).toBeDefined();
+  // The key is held once, as the secret input (ciphertext); no output carries it.
+  expect((created[0]!.inputs!.privateKey as Record<string, unknown>)[SECRET_SIG]).toBeDefined();
+  expect(created[0]!.outputs!.privateKey).toBeUndefined();
+  expect(await keyCopies(stack, keyA)).toEqual(["probe inputs.privateKey"]);
 
   const preview = await stack.preview({ diff: true, ...log.capture() });
   expect(preview.changeSummary).toEqual({ same: 2 });

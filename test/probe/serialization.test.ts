@@ -5,14 +5,14 @@
  * consumer project that installed the packed tarball — the way the dynamic provider host
  * (`@pulumi/pulumi/cmd/dynamic-provider`) loads it.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceProvider } from "@pulumi/pulumi/dynamic";
 import { ApiKeyProbe } from "../../src/probe/api-key-probe";
-import { installPackedConsumer, REPO_ROOT } from "../support/consumer-project";
+import { installPackedConsumer, PREVIOUS_RELEASE_TARBALL, REPO_ROOT } from "../support/consumer-project";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
 // The serialized delegate is only a pointer to the implementation, so it stays tiny.
@@ -63,7 +63,7 @@ describe("serialized provider, captured in this process", () => {
     key = generateTestKey();
     const { inputs, probe } = await registerUnderMocks("probe", key);
     captured = inputs;
-    secretOutputs = (await pulumi.isSecret(probe.privateKey)) ? ["privateKey"] : [];
+    secretOutputs = (await pulumi.isSecret((probe as unknown as { privateKey: pulumi.Output<string> }).privateKey)) ? ["privateKey"] : [];
   });
 
   it("is a small string that requires only the package's probe-provider entry and holds no key", () => {
@@ -93,7 +93,7 @@ describe("serialized provider, captured in this process", () => {
     expect(requested).toEqual(["pulumi-asc-credential/probe-provider"]);
   });
 
-  it("keeps the privateKey output secret", () => {
+  it("keeps a privateKey output secret, for the outputs 0.1.0 wrote (no output of its own holds the key)", () => {
     expect(secretOutputs).toEqual(["privateKey"]);
   });
 });
@@ -154,12 +154,13 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   const failure = await provider.create({ ...good.inputs, issuerId: undefined }).then(() => "no error", (e) => e.message);
   const { privateKey: createdKey, ...createdPublic } = created.outs;
   const { privateKey: updatedKey, ...updatedPublic } = updated.outs;
+  const normalisedNext = next.failures.length === 0 && next.inputs.privateKey === process.env.ASC_NEXT_KEY;
   process.stdout.write(JSON.stringify({
     goodFailures: good.failures, normalised: good.inputs.privateKey === process.env.ASC_TEST_KEY,
     badFailures: bad.failures.map((f) => f.property || f.reason.split(" ")[0]), badProperties: bad.failures.map((f) => f.property), badReasons: bad.failures.map((f) => f.reason).join(" "),
     unknownFailures: unknown.failures, unknownFingerprint: unknown.inputs.fingerprint,
-    id: created.id, created: createdPublic, createdKeyIsNormalised: createdKey === good.inputs.privateKey,
-    diff, updated: updatedPublic, updatedKeyIsNext: updatedKey === next.inputs.privateKey, failure,
+    id: created.id, created: createdPublic, createdHoldsKey: createdKey !== undefined,
+    diff, updated: updatedPublic, updatedHoldsKey: updatedKey !== undefined, normalisedNext, failure,
   }));
 })().catch((e) => { process.stderr.write("FAILED " + e.message); process.exit(1); });
 `;
@@ -181,10 +182,11 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
       unknownFingerprint: "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
       id: TEAM.keyId,
       created: { keyId: TEAM.keyId, issuerId: TEAM.issuerId, keyType: "team", mode: "offline", fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
-      createdKeyIsNormalised: true,
+      createdHoldsKey: false,
       diff: { changes: true, replaces: [] },
       updated: { keyId: "ABCDEFGHIJ", previousKeyId: TEAM.keyId, previousFingerprint: (out.created as { fingerprint: string }).fingerprint },
-      updatedKeyIsNext: true,
+      updatedHoldsKey: false,
+      normalisedNext: true,
       failure: expect.stringMatching(/issuerId is missing/),
     });
     for (const k of [key, nextKey]) {
@@ -207,5 +209,19 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   it("captured from this checkout's source, the text also runs in the consumer", async () => {
     const { inputs } = await registerUnderMocks("again", key);
     expectLoadsAndWorks(inputs.__provider as string);
+  });
+
+  it("the text 0.1.0 wrote into stacks (from its packed tarball) runs against this version", () => {
+    const old = mkdtempSync(join(tmpdir(), "asc-credential-0.1.0-"));
+    execFileSync("tar", ["-xzf", PREVIOUS_RELEASE_TARBALL, "-C", old]);
+    // 0.1.0's serialized text, as its own probe captured it (its dist is CommonJS).
+    const capture = CAPTURE.replace('req("pulumi-asc-credential")', `req(${JSON.stringify(join(old, "package", "dist", "index.js"))})`);
+    // Its dependencies (@pulumi/pulumi, jose) resolve to the consumer's, as in an install.
+    const { stdout, stderr, status } = node(capture, [], { ASC_TEST_KEY: key.pem, NODE_PATH: join(consumer, "node_modules") });
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    const captured = JSON.parse(stdout) as { type: string; text: string };
+    expect(captured.type).toBe("pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe");
+    expectSafeProviderText(captured.text, [key]);
+    expectLoadsAndWorks(captured.text);
   });
 });

@@ -47,7 +47,7 @@ test("require('pulumi-asc-credential/runtime') mints a token with no @pulumi pac
   expect(child.stderr).toBe("");
   expect(child.code).toBe(0);
   const result = JSON.parse(child.stdout) as { token: string; entry: string; loadedPulumi: string[]; pulumiResolvable: boolean };
-  expect(result.entry).toBe(join(consumer, "node_modules", "pulumi-asc-credential", "dist", "runtime.js"));
+  expect(result.entry).toBe(join(consumer, "node_modules", "pulumi-asc-credential", "dist", "runtime", "index.js"));
   expect(result.loadedPulumi).toEqual([]);
   expect(result.pulumiResolvable).toBe(false);
   expect(decodeJwt(result.token).header.kid).toBe(TEAM.keyId);

@@ -172,8 +172,20 @@ describe("token cache", () => {
     expect(payload.exp - payload.iat).toBe(300);
     expect(payload.scope).toEqual(["GET /v1/apps"]);
     expect(() => AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, tokenLifetimeSeconds: 1201 })).toThrow(expect.objectContaining({ code: "TOKEN_LIFETIME_INVALID" }));
-    expect(() => AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, tokenLifetimeSeconds: 60, refreshMarginSeconds: 60 })).toThrow(expect.objectContaining({ code: "TOKEN_LIFETIME_INVALID" }));
-    expect(() => AscTokenSource.fromSecretsManager({ secretId: "", client: stub.client })).toThrow(expect.objectContaining({ code: "SECRET_NOT_FOUND" }));
+  });
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ["refreshSeconds negative", { refreshSeconds: -1 }, /^refreshSeconds is the number -1; use a number of seconds from 0 to 86400, or leave it out for 300\./],
+    ["refreshSeconds NaN", { refreshSeconds: Number.NaN }, /^refreshSeconds is the number NaN/],
+    ["refreshSeconds a string", { refreshSeconds: "60" }, /^refreshSeconds is a value of type string/],
+    ["refreshMarginSeconds not below the lifetime", { tokenLifetimeSeconds: 60, refreshMarginSeconds: 60 }, /^refreshMarginSeconds is the number 60; use a number of seconds \(below tokenLifetimeSeconds\) from 0 to 59/],
+    ["secretId empty", { secretId: "" }, /^secretId is empty; use the secret's name or ARN/],
+    ["secretId missing", { secretId: undefined }, /^secretId is a value of type undefined/],
+  ])("OPTION_INVALID for %s, naming the option and its range", (_label, options, message) => {
+    const stub = stubClient("{}");
+    expect(() => AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, ...options } as Parameters<typeof AscTokenSource.fromSecretsManager>[0])).toThrow(
+      expect.objectContaining({ code: "OPTION_INVALID", message: expect.stringMatching(message) }),
+    );
   });
 
   test("invalidate() re-reads the source and signs anew, once for concurrent callers", async () => {

@@ -48,7 +48,7 @@ describe.each(EXAMPLES)("examples/%s", (name) => {
     const { code, output } = await tsc(dir);
     expect({ code, errors: output.split("\n").filter((l) => /error TS\d+/.test(l)) }).toEqual({ code: 0, errors: [] });
     // Proves the import resolved to the component source, not to an untyped stand-in.
-    expect(output).toContain(join(ROOT, "src/storage/app-store-connect-api-key.ts"));
+    expect(output).toContain(join(ROOT, "src/storage/aws/app-store-connect-api-key.ts"));
   }, 180_000);
 });
 

@@ -89,8 +89,6 @@ function probeOutputs(name: string, inputs: Record<string, unknown>): Record<str
     mode: inputs.mode ?? "offline",
     previousKeyId: changed ? previous.keyId : previous?.previousKeyId,
     previousFingerprint: changed ? previous.fingerprint : previous?.previousFingerprint,
-    // Deliberately plain: the component must make the stored JSON secret by itself.
-    privateKey: parsed.pem,
   };
   probeStates.set(name, state);
   return state;

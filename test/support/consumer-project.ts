@@ -12,6 +12,9 @@ import { assertFreshBuild, REPO_ROOT } from "./built-package";
 
 export { REPO_ROOT };
 
+/** The packed 0.1.0 release, as users installed it: stacks it created must keep working. */
+export const PREVIOUS_RELEASE_TARBALL = join(REPO_ROOT, "test", "fixtures", "pulumi-asc-credential-0.1.0.tgz");
+
 /** Options of {@link installPackedConsumer}. */
 export interface ConsumerOptions {
   /**

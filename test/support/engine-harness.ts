@@ -18,6 +18,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
+import { containsKeyMaterial, type TestKey } from "./keys";
 
 export const REPO_ROOT = join(__dirname, "..", "..");
 
@@ -64,7 +65,7 @@ export function linkNodeModules(workDir: string, packageDir: string): void {
  */
 export function snapshotPackage(dir: string): string {
   const dist = join(REPO_ROOT, "dist");
-  const built = () => existsSync(join(dist, "index.js")) && existsSync(join(dist, "runtime.js"));
+  const built = () => existsSync(join(dist, "index.js")) && existsSync(join(dist, "runtime", "index.js"));
   // A rebuild (`rm -rf dist && tsc`) may be under way; it takes well under a minute.
   for (let waited = 0; !built() && waited < 60_000; waited += 1000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   if (!built()) {
@@ -226,3 +227,21 @@ export function filesUnder(dir: string): { path: string; text: string }[] {
   }
   return out;
 }
+
+/**
+ * Where the stack's state holds `key` (decrypted in memory by `stack export --show-secrets`,
+ * never printed): one entry per resource property.
+ */
+export async function keyCopies(stack: Stack, key: TestKey): Promise<string[]> {
+  const deployment = await stack.exportStack();
+  const resources = (deployment.deployment as { resources?: StateResource[] }).resources ?? [];
+  const copies: string[] = [];
+  for (const resource of resources) {
+    const name = resource.urn.split("::").pop();
+    for (const part of ["inputs", "outputs"] as const) {
+      for (const [property, value] of Object.entries(resource[part] ?? {})) if (containsKeyMaterial(JSON.stringify(value), key)) copies.push(`${name} ${part}.${property}`);
+    }
+  }
+  return copies;
+}
+

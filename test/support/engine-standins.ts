@@ -54,3 +54,56 @@ export function hookRuns(logFile: string): { keyId: string; previousKeyId: strin
     .filter((line) => line !== "")
     .map((line) => JSON.parse(line) as { keyId: string; previousKeyId: string | null; fingerprint: string });
 }
+
+const storeProvider: ResourceProvider = {
+  async diff(_id: string, olds: Props, news: Props) {
+    return { changes: olds.fingerprint !== news.fingerprint, replaces: [], deleteBeforeReplace: false };
+  },
+  async create(inputs: Props) {
+    record(inputs);
+    return { id: "stored", outs: { fingerprint: inputs.fingerprint, logFile: inputs.logFile } };
+  },
+  async update(_id: string, _olds: Props, news: Props) {
+    record(news);
+    return { outs: { fingerprint: news.fingerprint, logFile: news.logFile } };
+  },
+  async delete() {
+    // Nothing outside the state.
+  },
+};
+
+/** One line per write: when it happened and what it wrote (the fingerprint, never the key). */
+function record(inputs: Props): void {
+  const stored = JSON.parse(String(inputs.storedJson)) as { keyId: string; fingerprint: string };
+  const line = JSON.stringify({ at: new Date().toISOString(), keyId: stored.keyId, fingerprint: stored.fingerprint });
+  require("node:fs").appendFileSync(String(inputs.logFile), `${line}\n`);
+}
+
+export interface StoreStandInArgs {
+  /** The stored JSON (secret), as a store's component would write it. */
+  storedJson: pulumi.Input<string>;
+  fingerprint: pulumi.Input<string>;
+  logFile: string;
+}
+
+/**
+ * STAND-IN for a store's write (the AWS SecretVersion, the Vault KV entry): the engine tier has no
+ * AWS or Vault provider plugin, so this dynamic resource takes the store's place with the same
+ * inputs and the same options (`storeOptions`: under the component, after the probe).
+ */
+export class StoreStandIn extends pulumi.dynamic.Resource {
+  constructor(name: string, args: StoreStandInArgs, opts?: pulumi.CustomResourceOptions) {
+    super(storeProvider, name, { ...args }, opts, "asc-credential-test", "StoreStandIn");
+  }
+}
+
+/** Reads the writes recorded by {@link StoreStandIn}. */
+export function storeWrites(logFile: string): { at: string; keyId: string; fingerprint: string }[] {
+  const fs = require("node:fs") as typeof import("node:fs");
+  if (!fs.existsSync(logFile)) return [];
+  return fs
+    .readFileSync(logFile, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as { at: string; keyId: string; fingerprint: string });
+}

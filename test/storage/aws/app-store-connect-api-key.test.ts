@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { isAscCredentialError, parsePrivateKey } from "../../src/core";
-import { AppStoreConnectApiKey, type AppStoreConnectApiKeyArgs, type AscRole } from "../../src/storage";
-import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
-import { ACCOUNT, catchProgramErrors, DEPLOYER_ROLE, isSecretValue, REGION, resetStack, reveal, settle, startRun, valueOf, type Run, type RunOptions } from "./harness";
+import { isAscCredentialError, parsePrivateKey } from "../../../src/core";
+import { AppStoreConnectApiKey, type AppStoreConnectApiKeyArgs } from "../../../src/storage/aws";
+import type { AscRole } from "../../../src/storage";
+import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../../support/keys";
+import { ACCOUNT, catchProgramErrors, DEPLOYER_ROLE, isSecretValue, REGION, resetStack, reveal, settle, startRun, valueOf, type Run, type RunOptions } from "../harness";
 
 const T = {
   key: "aws:kms/key:Key",
@@ -338,15 +339,29 @@ describe("options", () => {
 });
 
 describe("the stored secret and the tags come from the probe's outputs", () => {
-  const PROBE = { keyId: "PROBEOUT01", issuerId: "99999999-8888-7777-6666-555555555555", keyType: "team", privateKey: "PROBE-NORMALISED-PEM", fingerprint: "sha256:PROBEFINGERPRINT" };
+  const PROBE = { keyId: "PROBEOUT01", issuerId: "99999999-8888-7777-6666-555555555555", keyType: "team" };
 
-  test("secretString and the key-id/key-type tags carry the probe's values, not the inputs", async () => {
+  test("secretString: the key normalised in the program, the identifiers from the probe; tags likewise", async () => {
     const b = await build({ privateKey: String(acceptedForms(keyA).base64OfPemOneLine) }, {}, "ci", { probeOverrides: PROBE });
     const stored = JSON.parse(reveal<string>(b.run.one(T.version).inputs.secretString)) as Record<string, unknown>;
-    expect(stored).toEqual({ schemaVersion: 1, keyType: "team", keyId: PROBE.keyId, issuerId: PROBE.issuerId, privateKey: PROBE.privateKey, fingerprint: PROBE.fingerprint });
+    const normalised = parsePrivateKey(keyA.pem);
+    expect(stored).toEqual({ schemaVersion: 1, keyType: "team", keyId: PROBE.keyId, issuerId: PROBE.issuerId, privateKey: normalised.pem, fingerprint: normalised.fingerprint });
     for (const type of [T.secret, T.key]) {
       const tags = b.run.one(type).inputs.tags as Record<string, string>;
       expect([type, tags["asc:key-id"], tags["asc:key-type"]]).toEqual([type, PROBE.keyId, "team"]);
+    }
+  });
+
+  test("a probe that validated another key than the program holds stops the version (no key in the message)", async () => {
+    const caught = catchProgramErrors();
+    try {
+      await startRun({ probeOverrides: { fingerprint: parsePrivateKey(keyB.pem).fingerprint } });
+      new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem });
+      const error = await firstProgramError(caught);
+      expect(error?.message).toContain("privateKey changed while the stack was being deployed");
+      expect(containsKeyMaterial(String(error?.message), keyA)).toBe(false);
+    } finally {
+      caught.stop();
     }
   });
 
@@ -534,7 +549,7 @@ describe("roles", () => {
   });
 
   test.each(["MARKETING", "CUSTOMER_SUPPORT"] as const)("%s is refused: Apple cannot create keys with it", async (role) => {
-    const message = await expectRefused(role, "ROLE_INVALID");
+    const message = await expectRefused(role as unknown as AscRole, "ROLE_INVALID");
     expect(message).toContain("cannot create API keys with the Marketing or Customer Support role");
   });
 

@@ -49,10 +49,39 @@ describe("tierResult", () => {
   });
 });
 
+async function call<T>(fn: string, ...args: unknown[]): Promise<T> {
+  const code = `import(${JSON.stringify(SCRIPT)}).then((m) => process.stdout.write(JSON.stringify(m.${fn}(...${JSON.stringify(args)}))))`;
+  const result = await node(["-e", code]);
+  expect(result.stderr).toBe("");
+  return JSON.parse(result.stdout) as T;
+}
+
+describe("selection", () => {
+  test("no arguments: every tier on every Node line, in tool-versions.env's order", async () => {
+    const lines = (await call<Record<string, string>>("toolVersions")).NODE_LINES!.split(" ");
+    expect(lines).toEqual(["24", "22"]);
+    expect(await call("parseSelection", [], lines)).toEqual({ tiers: ["unit", "component", "engine", "runtime", "tooling"], nodes: ["24", "22"] });
+  });
+
+  test("tiers and --node narrow it; repeats collapse", async () => {
+    expect(await call("parseSelection", ["--node", "22", "runtime", "unit", "runtime"], ["24", "22"])).toEqual({ tiers: ["runtime", "unit"], nodes: ["22"] });
+  });
+
+  test("an unknown tier or Node line is an error naming the valid ones", async () => {
+    expect(await call("parseSelection", ["units"], ["24", "22"])).toEqual({ error: "unknown tier 'units'; valid tiers: unit, component, engine, runtime, tooling (none: all of them)." });
+    expect(await call("parseSelection", ["--node", "20"], ["24", "22"])).toEqual({ error: "unknown Node line '20'; supported lines: 24, 22." });
+    expect(await call("parseSelection", ["--node"], ["24", "22"])).toEqual({ error: "unknown Node line ''; supported lines: 24, 22." });
+  });
+
+  test("the summary line sums every entry", async () => {
+    expect(await call("summaryLine", [{ passed: 3, failed: 0 }, { passed: 4, failed: 2 }])).toBe("7 passed, 2 failed");
+  });
+});
+
 test("an unknown tier name exits 2 with the valid names, before building anything", async () => {
   const result = await node([SCRIPT, "unit", "units"]);
   expect(result.code).toBe(2);
   expect(result.stderr).toContain("unknown tier 'units'");
-  expect(result.stderr).toContain("valid tiers: unit, component, engine, runtime");
+  expect(result.stderr).toContain("valid tiers: unit, component, engine, runtime, tooling");
   expect(result.stdout).not.toContain("== build");
 });

@@ -49,7 +49,7 @@ describe("findLeaks", () => {
 describe("the guard in a jest run", () => {
   test("every jest project loads it", () => {
     const config = require(join(REPO_ROOT, "jest.config.js")) as { projects: { displayName: string; setupFilesAfterEnv?: string[] }[] };
-    expect(config.projects.map((p) => p.displayName).sort()).toEqual(["component", "engine", "runtime", "unit"]);
+    expect(config.projects.map((p) => p.displayName).sort()).toEqual(["component", "engine", "runtime", "tooling", "unit"]);
     for (const project of config.projects) expect([project.displayName, project.setupFilesAfterEnv]).toEqual([project.displayName, ["<rootDir>/test/support/leak-guard.ts"]]);
   });
 
@@ -59,8 +59,8 @@ describe("the guard in a jest run", () => {
       const configFile = join(dir, "jest.config.js");
       writeFileSync(
         configFile,
-        `const runtime = require(${JSON.stringify(join(REPO_ROOT, "jest.config.js"))}).projects.find((p) => p.displayName === "runtime");\n` +
-          `module.exports = { ...runtime, rootDir: ${JSON.stringify(REPO_ROOT)}, testMatch: ["<rootDir>/test/runtime/fixtures/leaky.fixture.ts"] };\n`,
+        `const tooling = require(${JSON.stringify(join(REPO_ROOT, "jest.config.js"))}).projects.find((p) => p.displayName === "tooling");\n` +
+          `module.exports = { ...tooling, rootDir: ${JSON.stringify(REPO_ROOT)}, testMatch: ["<rootDir>/test/tooling/fixtures/leaky.fixture.ts"] };\n`,
       );
       const report = join(dir, "report.json");
       const jestBin = require.resolve("jest/bin/jest", { paths: [REPO_ROOT] });

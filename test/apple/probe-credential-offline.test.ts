@@ -2,7 +2,7 @@
  * probeCredential in offline mode, as the core issue delivers it (the online mode and the
  * probe resource are tested under test/probe by the probe issue).
  */
-import { probeCredential } from "../../src/probe/probe-credential";
+import { probeCredential } from "../../src/apple/probe-credential";
 import { parsePrivateKey } from "../../src/core";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
 

@@ -19,10 +19,10 @@ jest.mock("@cloud-copilot/iam-policy", () => {
   const actual = jest.requireActual<typeof import("@cloud-copilot/iam-policy")>("@cloud-copilot/iam-policy");
   return { ...actual, loadPolicy: (doc: unknown, metadata?: { name?: string }) => actual.loadPolicy(doc as never, metadata ?? { name: "resource-policy" }) };
 });
-import type { PolicyDocument } from "../../src/storage";
-import { AppStoreConnectApiKey } from "../../src/storage";
-import { generateTestKey, TEAM } from "../support/keys";
-import { ACCOUNT, DEPLOYER_ROLE, REGION, resetStack, reveal, settle, startRun, valueOf } from "./harness";
+import type { PolicyDocument } from "../../../src/storage/aws";
+import { AppStoreConnectApiKey } from "../../../src/storage/aws";
+import { generateTestKey, TEAM } from "../../support/keys";
+import { ACCOUNT, DEPLOYER_ROLE, REGION, resetStack, reveal, settle, startRun, valueOf } from "../harness";
 
 const OTHER_ACCOUNT = "444455556666";
 const READER_A = `arn:aws:iam::${ACCOUNT}:role/reader-a`;

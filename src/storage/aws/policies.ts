@@ -5,6 +5,7 @@
  * run them through an IAM simulator). Callers `JSON.stringify` the result.
  * @packageDocumentation
  */
+import { AscCredentialError } from "../../core/errors";
 
 /** The parts every {@link PolicyStatement} has. */
 export interface PolicyStatementBase {
@@ -68,43 +69,11 @@ export function accountOfArn(arn: string): string | undefined {
 }
 
 /**
- * The role name in an IAM role ARN, path excluded, as `aws.iam.RolePolicyAttachment.role` wants
- * it: `arn:aws:iam::123456789012:role/ci/deployer` → `deployer`.
- * @throws Error when the ARN is not an IAM role ARN (the message quotes the ARN, which is not secret).
- */
-export function roleNameFromArn(arn: string): string {
-  const match = /^arn:[a-z-]+:iam::\d{12}:role\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]+)$/.exec(arn);
-  if (!match?.[1]) {
-    throw new Error(
-      `readers: '${arn}' is not an IAM role ARN. Give role ARNs like arn:aws:iam::123456789012:role/my-role (the ARN shown on the role's page in the IAM console).`,
-    );
-  }
-  return match[1];
-}
-
-/**
- * The role name of a reader ARN, once the deploying account is known. A reader is attached by
- * role name (that is all `aws.iam.RolePolicyAttachment` takes), so a role ARN of another account
- * would silently grant a same-named role of this account instead: refused.
- * @throws Error naming the field `readers`, the other account and the fix (`externalReaders`).
- */
-export function localReaderRoleName(arn: string, accountId: string): string {
-  const roleName = roleNameFromArn(arn);
-  const account = accountOfArn(arn);
-  if (account !== accountId) {
-    throw new Error(
-      `readers: '${arn}' is a role in account ${String(account)}, but the secret is deployed in account ${accountId}. readers must be roles of the deploying account (each gets the reader policy attached by role name); list a role of another account in externalReaders instead (its own account must also grant it secretsmanager:GetSecretValue on the secret).`,
-    );
-  }
-  return roleName;
-}
-
-/**
  * Checks a `kmsKeyArn` given as a plain string: it must be a key ARN. An alias ARN, alias name or
  * bare key ID would be accepted by Secrets Manager but is useless as the `Resource` of the reader
  * policy's `kms:Decrypt` statement (IAM matches the key ARN, never an alias), so readers could not
  * decrypt.
- * @throws Error naming the field `kmsKeyArn`, what was seen and the fix.
+ * @throws AscCredentialError `KMS_KEY_ARN_INVALID` naming the field, what was seen and the fix.
  */
 export function checkKmsKeyArn(value: string): void {
   if (/^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(value)) return;
@@ -112,8 +81,10 @@ export function checkKmsKeyArn(value: string): void {
   // Quoted only when it looks like an ARN, alias or key ID, so a pasted secret is never echoed.
   const quotable = /^(arn:|alias\/)[\x21-\x7e]{1,250}$|^(mrk-)?[0-9a-f-]{32,36}$/.test(value);
   const seen = isAlias && quotable ? `the alias '${value}'` : quotable ? `'${value}'` : "the value given";
-  throw new Error(
+  throw new AscCredentialError(
+    "KMS_KEY_ARN_INVALID",
     `kmsKeyArn: ${seen} is not a KMS key ARN.${isAlias ? " IAM policies match a key by its key ARN, never by an alias, so the readers could not decrypt." : ""} Pass the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), e.g. aws.kms.getKeyOutput({ keyId: "alias/my-key" }).arn.`,
+    "kmsKeyArn",
   );
 }
 

@@ -3,15 +3,9 @@
  */
 import { sign } from "node:crypto";
 import { createToken } from "../../src/core";
-import {
-  checkBaseUrl,
-  CLOCK_SKEW_WARNING_SECONDS,
-  DEFAULT_PROBE_RETRIES,
-  DEFAULT_PROBE_TIMEOUT_MS,
-  probeCredential,
-  type ProbeOptions,
-  type ProbeResult,
-} from "../../src/probe/probe-credential";
+import { REAL_ENVIRONMENT, type ProbeEnvironment } from "../../src/apple/attempts";
+import { checkBaseUrl, CLOCK_SKEW_WARNING_SECONDS, DEFAULT_PROBE_RETRIES, DEFAULT_PROBE_TIMEOUT_MS, type ProbeOptions, type ProbeResult } from "../../src/apple/options";
+import { probeCredential, probeCredentialWith } from "../../src/apple/probe-credential";
 import { FakeAscApi, REVOKED_DETAIL } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
@@ -38,6 +32,10 @@ beforeEach(() => {
 });
 afterEach(() => {
   jest.restoreAllMocks();
+  sleeps.length = 0;
+  sent.length = 0;
+  random = () => 0.5;
+  clock = () => Date.now();
 });
 afterAll(async () => {
   await fake.stop();
@@ -49,8 +47,28 @@ afterAll(async () => {
   expect(text).not.toMatch(JWT);
 });
 
+// The probe's outside world: the real network to the fake API, a clock the test may pin, and
+// sleeps that are recorded instead of waited out.
+const sleeps: number[] = [];
+/** The Authorization header of every request the probe sent. */
+const sent: string[] = [];
+let random = (): number => 0.5;
+let clock = (): number => Date.now();
+const env: ProbeEnvironment = {
+  fetch: (input, init) => {
+    sent.push(new Headers(init?.headers).get("authorization") ?? "");
+    return REAL_ENVIRONMENT.fetch(input, init);
+  },
+  now: () => clock(),
+  sleep: async (ms) => {
+    sleeps.push(ms);
+  },
+  random: () => random(),
+};
+
 async function probe(options: ProbeOptions = {}, credential: Partial<Parameters<typeof probeCredential>[0]> = {}): Promise<ProbeResult> {
-  const result = await probeCredential(
+  const result = await probeCredentialWith(
+    env,
     { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem, ...credential },
     { mode: "online", baseUrl: fake.baseUrl, timeoutMs: 1000, retryBaseDelayMs: 20, ...options },
   );
@@ -118,32 +136,24 @@ describe("probeCredential online", () => {
     expect(fake.requests.map((r) => r.status)).toEqual([0, 200]);
   });
 
-  it("gives up on a permanent 503 with API_UNREACHABLE within timeout x (retries + 1) plus backoff", async () => {
+  it("gives up on a permanent 503 with API_UNREACHABLE after retries + 1 attempts, backing off in between", async () => {
     fake.enqueue(503, 503, 503);
-    const timeoutMs = 500;
-    const retries = 2;
-    const retryBaseDelayMs = 50;
-    const started = Date.now();
-    const result = await probe({ timeoutMs, retries, retryBaseDelayMs });
-    const elapsed = Date.now() - started;
+    const result = await probe({ retries: 2, retryBaseDelayMs: 50 });
     expect(result).toMatchObject({ ok: false, apiStatus: 503, error: { code: "API_UNREACHABLE" } });
     expect(result.error!.message).toMatch(/3 attempts/);
-    expect(fake.requests).toHaveLength(retries + 1);
-    // Backoff ceilings are base, 2 x base; the rest is slack for a loaded machine.
-    expect(elapsed).toBeLessThan(timeoutMs * (retries + 1) + retryBaseDelayMs * 3 + 1000);
+    expect(fake.requests).toHaveLength(3);
+    // Full jitter (random 0.5) under the ceilings base and 2 x base.
+    expect(sleeps).toEqual([25, 50]);
   });
 
-  it("honours the timeout against a slow server", async () => {
+  it("honours the timeout against a slow server, per attempt", async () => {
     fake.delayMs = 5000;
-    const timeoutMs = 200;
-    const started = Date.now();
-    const result = await probe({ timeoutMs, retries: 1, retryBaseDelayMs: 10 });
-    const elapsed = Date.now() - started;
+    const timeouts = jest.spyOn(AbortSignal, "timeout");
+    const result = await probe({ timeoutMs: 200, retries: 1, retryBaseDelayMs: 10 });
     expect(result).toMatchObject({ ok: false, error: { code: "API_UNREACHABLE" } });
     expect(result.error!.message).toMatch(/no answer within 200 ms/);
     expect(fake.requests).toHaveLength(2);
-    expect(elapsed).toBeGreaterThanOrEqual(timeoutMs * 2 - 20);
-    expect(elapsed).toBeLessThan(timeoutMs * 2 + 10 + 1500);
+    expect(timeouts.mock.calls).toEqual([[200], [200]]);
   });
 
   it("reports a server 300 s ahead as clockSkewSeconds ~ 300 with a warning, and still validates the key", async () => {
@@ -235,16 +245,10 @@ describe("a 401 gets one freshly signed second try", () => {
   });
 
   it("the second try carries a new signature", async () => {
-    const seen: string[] = [];
-    const realFetch = globalThis.fetch;
-    jest.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-      seen.push(new Headers(init?.headers).get("authorization") ?? "");
-      return realFetch(input, init);
-    });
     fake.enqueue(401);
     expect((await probe()).ok).toBe(true);
-    expect(seen).toHaveLength(2);
-    expect(seen[1]).not.toBe(seen[0]);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).not.toBe(sent[0]);
   });
 });
 
@@ -278,14 +282,13 @@ describe("online call hardening", () => {
   });
 
   it("refuses a plain-http baseUrl to another machine before sending any token", async () => {
-    const fetchSpy = jest.spyOn(globalThis, "fetch");
     for (const baseUrl of ["http://api.appstoreconnect.apple.com", "http://10.1.2.3:8080", "http://127.0.0.1.nip.io", "http://[::2]"]) {
       const result = await probe({ baseUrl });
-      expect(result).toMatchObject({ ok: false, mode: "online", error: { code: "API_UNEXPECTED" } });
-      expect(result.error!.message).toMatch(/^baseUrl is a plain http:\/\/ URL to a host other than this machine.*Use https/);
+      expect(result).toMatchObject({ ok: false, mode: "online", error: { code: "OPTION_INVALID" } });
+      expect(result.error!.message).toMatch(/^baseUrl is a plain http:\/\/ URL to a host other than this machine.*use an https URL/);
       expect(result.error!.message).not.toContain(baseUrl);
     }
-    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(sent).toEqual([]);
   });
 
   it("accepts http only for loopback hosts", () => {
@@ -294,27 +297,29 @@ describe("online call hardening", () => {
     }
     for (const [bad, reason] of [
       ["http://128.0.0.1", /plain http/],
-      ["ftp://example.com", /https URL/],
-      ["https://user:secret@example.com", /without credentials/],
+      ["ftp://example.com", /scheme 'ftp:'/],
+      ["https://user:secret@example.com", /user name or password/],
       ["not a url", /not a URL/],
     ] as const) {
-      const message = checkBaseUrl(bad);
-      expect(message).toMatch(reason);
-      expect(message).toMatch(/^baseUrl /);
-      expect(message).not.toContain("secret");
+      const problem = checkBaseUrl(bad);
+      expect(problem?.seen).toMatch(reason);
+      expect(JSON.stringify(problem)).not.toContain("secret");
     }
-    expect(checkBaseUrl(42)).toMatch(/type number/);
+    expect(checkBaseUrl(42)?.seen).toMatch(/type number/);
   });
 
   it("maps Apple's 403 for a malformed token to API_FORBIDDEN, pointing at whatever rewrote it", async () => {
     // A proxy that cuts the signature off: the fake, like Apple, answers 403 to a token it cannot parse.
-    const realFetch = globalThis.fetch;
-    jest.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-      const headers = new Headers(init?.headers);
-      headers.set("authorization", headers.get("authorization")!.replace(/\.[^.]+$/, ""));
-      return realFetch(input, { ...init, headers });
-    });
-    const result = await probe();
+    const rewriting: ProbeEnvironment = {
+      ...env,
+      fetch: (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set("authorization", headers.get("authorization")!.replace(/\.[^.]+$/, ""));
+        return REAL_ENVIRONMENT.fetch(input, { ...init, headers });
+      },
+    };
+    const result = await probeCredentialWith(rewriting, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: fake.baseUrl });
+    results.push(result);
     expect(result).toMatchObject({ ok: false, apiStatus: 403, error: { code: "API_FORBIDDEN" } });
     expect(result.error!.message).toMatch(/403 to a token it cannot parse.*rewrites the Authorization header/);
     expect(result.error!.message).toMatch(/FORBIDDEN_ERROR/);
@@ -322,32 +327,34 @@ describe("online call hardening", () => {
   });
 });
 
-describe("invalid options are reported, never thrown and never misread", () => {
-  it.each<[string, ProbeOptions, string, RegExp]>([
-    ["now NaN", { now: Number.NaN }, "TOKEN_LIFETIME_INVALID", /^now is the number NaN/],
-    ["now an invalid Date", { now: new Date("not a date") }, "TOKEN_LIFETIME_INVALID", /^now is an invalid Date/],
-    ["now negative", { now: -1 }, "TOKEN_LIFETIME_INVALID", /^now is the number -1/],
-    ["retries NaN", { retries: Number.NaN }, "API_UNEXPECTED", /^retries is the number NaN; use a whole number from 0 to 10/],
-    ["retries fractional", { retries: 1.5 }, "API_UNEXPECTED", /^retries is the number 1.5/],
-    ["retries negative", { retries: -1 }, "API_UNEXPECTED", /^retries is the number -1/],
-    ["retries too many", { retries: 11 }, "API_UNEXPECTED", /^retries is the number 11/],
-    ["timeoutMs NaN", { timeoutMs: Number.NaN }, "API_UNEXPECTED", /^timeoutMs is the number NaN/],
-    ["timeoutMs zero", { timeoutMs: 0 }, "API_UNEXPECTED", /^timeoutMs is the number 0/],
-    ["timeoutMs infinite", { timeoutMs: Number.POSITIVE_INFINITY }, "API_UNEXPECTED", /^timeoutMs is the number Infinity/],
-    ["timeoutMs beyond a timer's range", { timeoutMs: 2 ** 31 }, "API_UNEXPECTED", /^timeoutMs is the number 2147483648/],
-    ["retryBaseDelayMs NaN", { retryBaseDelayMs: Number.NaN }, "API_UNEXPECTED", /^retryBaseDelayMs is the number NaN/],
-    ["retryBaseDelayMs negative", { retryBaseDelayMs: -5 }, "API_UNEXPECTED", /^retryBaseDelayMs is the number -5/],
-    ["timeoutMs a string", { timeoutMs: "1000" as unknown as number }, "API_UNEXPECTED", /^timeoutMs is a value of type string/],
-  ])("%s", async (_label, options, code, message) => {
+describe("invalid options are reported as OPTION_INVALID, never thrown and never misread", () => {
+  it.each<[string, ProbeOptions, RegExp]>([
+    ["now NaN", { now: Number.NaN }, /^now is the number NaN/],
+    ["now an invalid Date", { now: new Date("not a date") }, /^now is an invalid Date/],
+    ["now negative", { now: -1 }, /^now is the number -1/],
+    ["now in milliseconds", { now: Date.now() }, /^now is the number \d+ \(that looks like milliseconds: divide by 1000\)/],
+    ["retries NaN", { retries: Number.NaN }, /^retries is the number NaN; use a whole number of retries from 0 to 10, or leave it out for 2\./],
+    ["retries fractional", { retries: 1.5 }, /^retries is the number 1.5/],
+    ["retries negative", { retries: -1 }, /^retries is the number -1/],
+    ["retries too many", { retries: 11 }, /^retries is the number 11/],
+    ["timeoutMs NaN", { timeoutMs: Number.NaN }, /^timeoutMs is the number NaN; use a number of milliseconds from 1 to 120000/],
+    ["timeoutMs zero", { timeoutMs: 0 }, /^timeoutMs is the number 0/],
+    ["timeoutMs infinite", { timeoutMs: Number.POSITIVE_INFINITY }, /^timeoutMs is the number Infinity/],
+    ["timeoutMs over the one bound", { timeoutMs: 120_001 }, /^timeoutMs is the number 120001/],
+    ["retryBaseDelayMs NaN", { retryBaseDelayMs: Number.NaN }, /^retryBaseDelayMs is the number NaN/],
+    ["retryBaseDelayMs negative", { retryBaseDelayMs: -5 }, /^retryBaseDelayMs is the number -5/],
+    ["timeoutMs a string", { timeoutMs: "1000" as unknown as number }, /^timeoutMs is a value of type string/],
+    ["mode unknown", { mode: "always" as "online" }, /^mode is 'always'; use "offline" or "online"/],
+  ])("%s", async (_label, options, message) => {
     const result = await probe(options);
-    expect(result).toMatchObject({ ok: false, mode: "online", error: { code, message: expect.stringMatching(message) } });
+    expect(result).toMatchObject({ ok: false, error: { code: "OPTION_INVALID", message: expect.stringMatching(message) } });
     expect(result.fingerprint).toMatch(/^sha256:/);
     expect(fake.requests).toEqual([]);
   });
 
   it("checks them offline too", async () => {
-    expect((await probe({ mode: "offline", now: Number.NaN })).error?.code).toBe("TOKEN_LIFETIME_INVALID");
-    expect((await probe({ mode: "offline", retries: Number.NaN })).error?.code).toBe("API_UNEXPECTED");
+    expect((await probe({ mode: "offline", now: Number.NaN })).error?.code).toBe("OPTION_INVALID");
+    expect((await probe({ mode: "offline", retries: Number.NaN })).error?.code).toBe("OPTION_INVALID");
   });
 });
 
@@ -357,34 +364,33 @@ describe("defaults", () => {
     expect(DEFAULT_PROBE_RETRIES).toBe(2);
     const timeouts = jest.spyOn(AbortSignal, "timeout");
     fake.enqueue(503, 503, 503, 503, 503, 503);
-    const result = await probeCredential({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: fake.baseUrl, retryBaseDelayMs: 1 });
+    const result = await probeCredentialWith(env, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: fake.baseUrl });
     results.push(result);
     expect(result).toMatchObject({ ok: false, apiStatus: 503, error: { code: "API_UNREACHABLE", message: expect.stringMatching(/after 3 attempts/) } });
     expect(fake.requests.map((r) => r.status)).toEqual([503, 503, 503]);
     expect(timeouts.mock.calls).toEqual([[DEFAULT_PROBE_TIMEOUT_MS], [DEFAULT_PROBE_TIMEOUT_MS], [DEFAULT_PROBE_TIMEOUT_MS]]);
+    // The default base delay, 250 ms, doubled once; full jitter at 0.5.
+    expect(sleeps).toEqual([125, 250]);
   });
 
-  it("back off exponentially between retries: base, then 2 x base (jitter at its ceiling)", async () => {
-    jest.spyOn(Math, "random").mockReturnValue(1);
+  it("back off exponentially between retries: base, then 2 x base (jitter at its ceiling), capped at 5 s", async () => {
+    random = () => 0.999999;
     fake.enqueue(503, 503, 503);
-    const retryBaseDelayMs = 150;
-    const started = performance.now();
-    const result = await probe({ retries: 2, retryBaseDelayMs });
-    const elapsed = performance.now() - started;
-    expect(result.error?.code).toBe("API_UNREACHABLE");
+    await probe({ retries: 2, retryBaseDelayMs: 150 });
     expect(fake.requests).toHaveLength(3);
-    // 150 + 300 ms of sleep at the least; timers never fire early, 5 ms is for clock rounding.
-    expect(elapsed).toBeGreaterThanOrEqual(retryBaseDelayMs * 3 - 5);
-    expect(elapsed).toBeLessThan(retryBaseDelayMs * 3 + 1500);
+    expect(sleeps.map(Math.round)).toEqual([150, 300]);
+    sleeps.length = 0;
+    fake.enqueue(503, 503, 503, 503, 503);
+    await probe({ retries: 4, retryBaseDelayMs: 5000 });
+    expect(sleeps.map(Math.round)).toEqual([5000, 5000, 5000, 5000]);
   });
 
-  it("honours a 429's retry-after", async () => {
-    fake.enqueue({ status: 429, retryAfterSeconds: 1 });
-    const started = performance.now();
-    const result = await probe({ retryBaseDelayMs: 1 });
+  it("honours a 429's retry-after, capped at 5 s", async () => {
+    fake.enqueue({ status: 429, retryAfterSeconds: 1 }, { status: 429, retryAfterSeconds: 3600 });
+    const result = await probe({ retryBaseDelayMs: 0 });
     expect(result).toMatchObject({ ok: true, apiStatus: 200 });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(995);
-    expect(fake.requests.map((r) => r.status)).toEqual([429, 200]);
+    expect(fake.requests.map((r) => r.status)).toEqual([429, 429, 200]);
+    expect(sleeps).toEqual([1000, 5000]);
   });
 
   it.each([

@@ -1,0 +1,85 @@
+/**
+ * The one redaction function. Every user-supplied string that can reach text (a message, a
+ * warning, `--json`, a CheckFailure) and every server-supplied string passes through
+ * {@link redact} first, whatever slot it came from: a path, a variable name, an ID or a URL can
+ * hold a pasted key. Rules: README "Everything that leaves the package".
+ * @packageDocumentation
+ */
+
+const PEM_BLOCK = /-{2,}\s*BEGIN[^-\n]{0,40}-{2,}[\s\S]*?(?:-{2,}\s*END[^-\n]{0,40}-{2,}|$)/g;
+// A PEM marker whose dashes a chat tool or shell mangled: BEGIN ... KEY without the fence.
+const PEM_MARKER = /\b(?:BEGIN|END)\s+(?:[A-Z0-9]+\s+){0,3}(?:PRIVATE KEY|PUBLIC KEY|CERTIFICATE|PGP MESSAGE)\b/g;
+// Three dot-joined base64url segments (a JWT), also with percent-encoded or escaped dots. Parts of
+// a token split across lines, or a signature alone, are long opaque runs (below).
+const TOKEN = /[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}/g;
+// Runs over the base64, base64url and hex alphabets; percent escapes (%2B, %2F, %3D) count as
+// part of a run, so URL-encoded base64 is judged whole.
+const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
+const UUID = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g;
+
+// Marks a set-aside UUID; a private-use character, outside every run alphabet above.
+const MARK = "\uE000";
+const MARKED = /\uE000(\d+)\uE000/g;
+
+/** How long a run must be before it is judged: a leak is a 12-character run of the key. */
+const JUDGED_RUN = 12;
+
+// The shapes of a piece (a run split at / + = _ - and percent escapes) that ordinary names have:
+// words, numbers, CamelCase with acronyms (AuthKey, AWSReservedSSO), upper-case IDs of up to 10
+// characters (a Key ID, a Team ID), and anything up to 6 characters (an AWS name suffix). Base64
+// of random bytes almost never forms one of them over 7 characters or more, so any other piece
+// marks its whole run as opaque.
+const SHORT_PIECE = 6;
+const PLAIN_PIECE = [
+  /^[0-9]+$/,
+  /^[a-z]+[0-9]*$/,
+  /^[A-Z][a-z]+[0-9]*$/,
+  /^[A-Z]+[0-9]*$/,
+  /^[A-Z0-9]{1,10}$/,
+  /^[A-Z]*(?:[A-Z][a-z]{2,})+[A-Z]*[0-9]*$/,
+  /^[a-z]+(?:[A-Z][a-z]{2,})+[0-9]*$/,
+];
+
+function isOpaque(run: string): boolean {
+  if (run.length < JUDGED_RUN) return false;
+  return run
+    .split(/[/+=_-]|%[0-9A-Fa-f]{2}/)
+    .some((piece) => piece.length > SHORT_PIECE && !PLAIN_PIECE.some((shape) => shape.test(piece)));
+}
+
+/**
+ * `text` with every PEM block, PEM marker, token and long opaque run (base64, base64url or hex
+ * that could be a slice of a key or a token) replaced by a bracketed note. UUIDs, numbers,
+ * names, paths and IDs stay readable. Idempotent; never throws.
+ */
+export function redact(text: string): string {
+  if (typeof text !== "string") return "";
+  // Valid UUIDs (Issuer IDs) are shown; set aside so their hex groups are not judged as runs.
+  const uuids: string[] = [];
+  const masked = text.replace(UUID, (uuid) => `${MARK}${uuids.push(uuid) - 1}${MARK}`);
+  const redacted = masked
+    .replace(PEM_BLOCK, "[PEM block removed]")
+    .replace(PEM_MARKER, "[PEM marker removed]")
+    .replace(TOKEN, "[token removed]")
+    .replace(RUN, (run) => (isOpaque(run) ? `[${run.length} characters removed]` : run));
+  return redacted.replace(MARKED, (_, i: string) => uuids[Number(i)] ?? "");
+}
+
+/**
+ * A user's value for a message: quoted when it survives {@link redact} untouched and is short,
+ * else what is left after redaction (or its length), so a message never carries key material.
+ */
+export function quote(value: string, maxLength = 80): string {
+  const clean = [...redact(value).trim()].map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? "?" : c)).join("");
+  if (clean.length <= maxLength) return `'${clean}'`;
+  return `(a value of ${value.length} characters)`;
+}
+
+/**
+ * True when `value` can be printed verbatim: short, printable, and unchanged by {@link redact}.
+ * The Pulumi engine prints a CheckFailure's named property's raw value, so only such values may
+ * name their property.
+ */
+export function isSafeToPrint(value: string, maxLength = 64): boolean {
+  return value.length <= maxLength && /^[\x20-\x7e]*$/.test(value) && redact(value) === value;
+}
