@@ -3,7 +3,7 @@ import jestPlugin from "eslint-plugin-jest";
 import tseslint from "typescript-eslint";
 
 /**
- * The layer table of DESIGN.md "Layers", as data: what each folder of src/ may import. A
+ * The layer table (README "Layers"), as data: what each folder of src/ may import. A
  * specifier is allowed when it matches one of the layer's patterns; everything else is an error,
  * for `import`, `export … from`, `require()` and `import()` alike.
  * Exported for test/tooling/layers.test.ts.
@@ -18,7 +18,9 @@ export const LAYERS = {
   runtime: { files: ["src/runtime/**"], ignores: ["src/runtime/index.ts"], allow: ["^\\./[\\w.-]+$", "^\\.\\./(core|apple)(/[\\w.-]+)?$", "^node:(?!child_process)[\\w/]+$", "^@aws-sdk/client-secrets-manager$"] },
   // The runtime entry also re-exports the doctor report's types (`export type`, no code).
   "runtime entry": { files: ["src/runtime/index.ts"], allow: ["^\\./[\\w.-]+$", "^\\.\\./(core|apple)(/[\\w.-]+)?$", "^\\.\\./cli/doctor-report$"] },
-  cli: { files: ["src/cli/**"], allow: ["^\\./[\\w.-]+$", "^\\.\\./(core|apple|runtime)(/[\\w.-]+)?$", "^node:[\\w/]+$"] },
+  cli: { files: ["src/cli/*.ts"], allow: ["^\\./[\\w.-]+$", "^\\./commands/[\\w.-]+$", "^\\.\\./(core|apple|runtime)(/[\\w.-]+)?$", "^node:[\\w/]+$"] },
+  // One file per subcommand, loaded only when it runs.
+  "cli commands": { files: ["src/cli/commands/**"], allow: ["^\\./[\\w.-]+$", "^\\.\\./[\\w.-]+$", "^\\.\\./\\.\\./(core|apple|runtime)(/[\\w.-]+)?$", "^node:[\\w/]+$"] },
 };
 
 /** One regex matching every specifier a layer may NOT import. */
@@ -28,7 +30,7 @@ export function forbiddenPattern(allow) {
 
 function layerRules([name, layer]) {
   const forbidden = forbiddenPattern(layer.allow);
-  const message = `the ${name} layer may import only: ${layer.allow.join(", ")} (DESIGN.md "Layers"; the table is in eslint.config.mjs)`;
+  const message = `the ${name} layer may import only: ${layer.allow.join(", ")} (README "Layers"; the table is in eslint.config.mjs)`;
   // esquery ends a /regex/ at the first slash, escaped or not.
   const inSelector = forbidden.replace(/\//g, "\\x2F");
   const call = (callee) => `CallExpression[callee.name='${callee}'] > Literal.arguments[value=/${inSelector}/]`;

@@ -4,7 +4,7 @@
 // hand-written script (bench/RESULTS.md). Declarations come from tsc, file by file, so the types
 // map onto src/. Packages stay external: @pulumi/*, the AWS SDK and jose load from node_modules.
 import { spawnSync } from "node:child_process";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -12,12 +12,22 @@ import * as esbuild from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 
-/** src entry → dist file; the package.json exports map points at these. */
+/** src entry → dist file; the package.json exports map and bin point at these. */
 export const ENTRY_POINTS = {
   "src/index.ts": "dist/index.js",
   "src/runtime/index.ts": "dist/runtime/index.js",
   "src/probe/provider.ts": "dist/probe/provider.js",
   "src/cli/main.ts": "dist/cli/main.js",
+  // The CLI dispatcher requires each command only when it runs.
+  ...Object.fromEntries(readdirSync(join(root, "src", "cli", "commands")).filter((f) => f.endsWith(".ts")).map((f) => [`src/cli/commands/${f}`, `dist/cli/commands/${f.replace(/\.ts$/, ".js")}`])),
+};
+
+/** Keeps the dispatcher's `require("./commands/…")` a require of the command's own bundle. */
+const commandsStayOut = {
+  name: "commands-stay-out",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/commands\// }, (args) => (args.importer.endsWith(join("src", "cli", "main.ts")) ? { path: args.path, external: true } : undefined));
+  },
 };
 
 rmSync(dist, { recursive: true, force: true });
@@ -34,6 +44,7 @@ for (const [entry, out] of Object.entries(ENTRY_POINTS)) {
     target: "node22",
     // Every package (and this package's own subpaths, which the serialized probe loads by name).
     packages: "external",
+    plugins: [commandsStayOut],
     logLevel: "warning",
     legalComments: "none",
   });

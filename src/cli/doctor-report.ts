@@ -33,12 +33,16 @@ export interface DoctorReport {
   /** True when no check has status `fail` (exit code 0, else 1). */
   ok: boolean;
   credential: {
-    /** `file` (`--key` or `APP_STORE_CONNECT_PRIVATE_KEY_PATH`) or `env` (`--key-env` or `APP_STORE_CONNECT_PRIVATE_KEY`). */
-    keySource: "file" | "env";
-    /** The file path or the variable name. */
-    keySourceName: string;
+    /**
+     * `file` (`--key FILE` or a path variable), `stdin` (`--key -`), `env` (`--key-env` or a key
+     * variable), `secretsManager` (`--secret-id`), `vault` (`--vault-path`); null when no key was found.
+     */
+    keySource: "file" | "env" | "stdin" | "secretsManager" | "vault" | null;
+    /** The file path, variable name or secret ID (redacted); null when no key was found. */
+    keySourceName: string | null;
     keyId: string | null;
-    keyIdSource: "flag" | "env" | "filename" | null;
+    /** `flag` (`--key-id`), `env` (a variable), `filename` (`AuthKey_<KEYID>.p8`), `store` (the stored secret). */
+    keyIdSource: "flag" | "env" | "filename" | "store" | null;
     issuerId: string | null;
     keyType: KeyType;
     /** `sha256:<hex>` of the public key, when the key parsed. */

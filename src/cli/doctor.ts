@@ -1,18 +1,20 @@
+import { DEFAULT_ASC_BASE_URL } from "../apple/options";
+import { probeCredential } from "../apple/probe-credential";
 import type { ErrorCode } from "../core/errors";
 import type { ValidationIssue } from "../core/identifiers";
 import { validateCredential } from "../core/validate";
-import { DEFAULT_ASC_BASE_URL } from "../apple/options";
-import { probeCredential } from "../apple/probe-credential";
-import { describeSource, type ResolvedKey } from "./credential-args";
+import { describeSource, type ResolvedCredential } from "../runtime/resolve";
+import { permissionProblem } from "./credential-options";
 import type { CheckStatus, DoctorCheck, DoctorReport } from "./doctor-report";
 import { FIXES } from "./fixes";
 
 export type { CheckStatus, DoctorCheck, DoctorReport } from "./doctor-report";
 
+/** Options of {@link runDoctor}. */
 export interface DoctorOptions {
   online: boolean;
   baseUrl?: string;
-  /** For tests: the online call's per-attempt timeout and retries. */
+  /** The online call's per-attempt timeout and retries. */
   timeoutMs?: number;
   retries?: number;
 }
@@ -21,50 +23,49 @@ const pass = (id: string, message: string): DoctorCheck => ({ id, status: "pass"
 const skip = (id: string, message: string): DoctorCheck => ({ id, status: "skip", code: null, message, fix: null });
 const fail = (id: string, code: ErrorCode, message: string, fix: string): DoctorCheck => ({ id, status: "fail", code, message, fix });
 
+const KEY_ID_SOURCES: Record<string, DoctorReport["credential"]["keyIdSource"]> = { "--key-id": "flag", "the file name": "filename", "the secret": "store" };
+
 /** Runs every check it can, in order, and never throws on a bad credential. */
-export async function runDoctor(key: ResolvedKey, options: DoctorOptions): Promise<DoctorReport> {
+export async function runDoctor(resolved: ResolvedCredential, options: DoctorOptions): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
+  const source = resolved.source;
   const report: DoctorReport = {
     schemaVersion: 1,
     ok: false,
     credential: {
-      keySource: key.source.kind,
-      keySourceName: key.source.kind === "file" ? key.source.path : key.source.variable,
-      keyId: key.keyId ?? null,
-      keyIdSource: key.keyIdSource ?? null,
-      issuerId: key.issuerId ?? null,
-      keyType: key.keyType,
+      keySource: source?.kind ?? null,
+      keySourceName: source?.name ?? null,
+      keyId: resolved.keyId?.value ?? null,
+      keyIdSource: resolved.keyId ? (KEY_ID_SOURCES[resolved.keyId.from] ?? "env") : null,
+      issuerId: resolved.issuerId?.value ?? null,
+      keyType: resolved.keyType.value,
       fingerprint: null,
     },
     online: null,
     checks,
   };
 
-  if (key.readProblem) {
-    checks.push(fail("key-source", key.readProblem.code, key.readProblem.message, key.readProblem.fix));
-  } else {
-    checks.push(pass("key-source", `read ${describeSource(key.source)} (${key.bytes?.length ?? 0} bytes)`));
-  }
-  if (key.source.kind === "file" && key.mode !== undefined && process.platform !== "win32") {
-    const open = key.mode & 0o077;
-    checks.push(
-      open === 0
-        ? pass("key-permissions", "only the owner can read the key file")
-        : { id: "key-permissions", status: "warn", code: null, message: `the key file is readable${open & 0o007 ? " by every user" : " by its group"} (mode ${(key.mode & 0o777).toString(8)})`, fix: `chmod 600 ${shellQuote(key.source.path)}` },
-    );
+  const [problem] = resolved.problems;
+  if (problem) checks.push(fail("key-source", problem.code, problem.message, FIXES[problem.code] ?? "see the message"));
+  else if (!source || !resolved.bytes) checks.push(fail("key-source", "KEY_EMPTY", "no private key was given", FIXES.KEY_EMPTY ?? "pass --key"));
+  else checks.push(pass("key-source", `read ${describeSource(source)} (${resolved.bytes.length} bytes)`));
+  if (source?.kind === "file" && resolved.mode !== undefined && process.platform !== "win32") {
+    const readable = permissionProblem(resolved);
+    checks.push(readable ? { id: "key-permissions", status: "warn", code: null, message: readable.message, fix: readable.fix } : pass("key-permissions", "only the owner can read the key file"));
   }
 
+  const readable = !problem && resolved.bytes !== undefined;
   const validation = validateCredential({
-    keyId: key.keyId ?? "",
-    privateKey: key.bytes ?? "",
-    keyType: key.keyType,
-    ...(key.issuerId !== undefined ? { issuerId: key.issuerId } : {}),
-    ...(key.source.kind === "file" ? { privateKeyFileName: key.source.path } : {}),
+    keyId: resolved.keyId?.value ?? "",
+    privateKey: readable ? new Uint8Array(resolved.bytes!) : "",
+    keyType: resolved.keyType.value,
+    ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
+    ...(resolved.fileName ? { privateKeyFileName: resolved.fileName } : {}),
   });
   const byField = (field: ValidationIssue["field"]): ValidationIssue[] => validation.issues.filter((issue) => issue.field === field);
 
   const keyIssues = byField("privateKey");
-  if (!key.bytes) checks.push(skip("private-key", "not checked: the key could not be read"));
+  if (!readable) checks.push(skip("private-key", "not checked: the key could not be read"));
   else if (keyIssues.length > 0) checks.push(fromIssues("private-key", keyIssues));
   else if (validation.key) {
     report.credential.fingerprint = validation.key.fingerprint;
@@ -72,26 +73,21 @@ export async function runDoctor(key: ResolvedKey, options: DoctorOptions): Promi
   }
 
   const keyIdIssues = byField("keyId");
-  if (key.keyId === undefined) {
-    checks.push(fail("key-id", "KEY_ID_INVALID", "no key ID: not given and the file is not named AuthKey_<KEYID>.p8", FIXES.KEY_ID_INVALID ?? "pass --key-id"));
-  } else if (keyIdIssues.length > 0) {
-    checks.push(fromIssues("key-id", keyIdIssues));
-  } else {
-    const from = key.keyIdSource === "filename" ? "from the file name" : key.keyIdSource === "env" ? "from APP_STORE_CONNECT_KEY_ID" : "from --key-id";
-    checks.push(pass("key-id", `${key.keyId} (${from})`));
-  }
+  if (!resolved.keyId) checks.push(fail("key-id", "KEY_ID_INVALID", `no key ID: not given${source?.kind === "file" ? " and the file is not named AuthKey_<KEYID>.p8" : ""}`, FIXES.KEY_ID_INVALID ?? "pass --key-id"));
+  else if (keyIdIssues.length > 0) checks.push(fromIssues("key-id", keyIdIssues));
+  else checks.push(pass("key-id", `${resolved.keyId.value} (from ${resolved.keyId.from})`));
 
   const issuerIssues = [...byField("issuerId"), ...byField("keyType")];
   if (issuerIssues.length > 0) checks.push(fromIssues("issuer-id", issuerIssues));
-  else checks.push(pass("issuer-id", key.keyType === "individual" ? "none, as an individual key needs" : `${key.issuerId} (team key)`));
+  else checks.push(pass("issuer-id", resolved.keyType.value === "individual" ? "none, as an individual key needs" : `${resolved.issuerId?.value} (team key, from ${resolved.issuerId?.from})`));
 
   const input = {
-    keyId: key.keyId ?? "",
-    privateKey: key.bytes ?? "",
-    keyType: key.keyType,
-    ...(key.issuerId !== undefined ? { issuerId: key.issuerId } : {}),
+    keyId: resolved.keyId?.value ?? "",
+    privateKey: readable ? new Uint8Array(resolved.bytes!) : "",
+    keyType: resolved.keyType.value,
+    ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
   };
-  const credentialOk = validation.ok && key.bytes !== undefined;
+  const credentialOk = validation.ok && readable;
   if (!credentialOk) {
     checks.push(skip("signing", "not run: fix the failures above first"));
   } else {
@@ -136,11 +132,6 @@ export async function runDoctor(key: ResolvedKey, options: DoctorOptions): Promi
 function fromIssues(id: string, issues: ValidationIssue[]): DoctorCheck {
   const first = issues[0]!;
   return fail(id, first.code, issues.map((issue) => issue.message).join(" "), FIXES[first.code] ?? "see the message");
-}
-
-/** Quotes a value for a POSIX shell when it needs it. */
-export function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const COLOURS: Record<CheckStatus, string> = { pass: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" };

@@ -2,8 +2,8 @@
  * Every stable error code, in the README table's order. Codes are part of the public contract:
  * tools and tests match on them, so a code is never renamed or reused for another meaning.
  *
- * The first group is fixed by DESIGN.md; the rest cover inputs and stored data its table does
- * not (key type, roles, stores, readers).
+ * The first group covers the key, its identifiers, tokens, Apple's API and options; the rest
+ * cover the key type, roles, readers, the stores, the sources and export's output.
  */
 export const ERROR_CODES = [
   "KEY_EMPTY",
@@ -32,6 +32,9 @@ export const ERROR_CODES = [
   "READER_INVALID",
   "READER_OTHER_ACCOUNT",
   "KMS_KEY_ARN_INVALID",
+  "SOURCE_CONFLICT",
+  "OUTPUT_INVALID",
+  "OUTPUT_EXISTS",
   "SECRET_NOT_FOUND",
   "SECRET_FORMAT_INVALID",
   "SECRET_READ_FAILED",

@@ -15,7 +15,8 @@ const TOKEN = /[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%
 // Runs over the base64, base64url and hex alphabets; percent escapes (%2B, %2F, %3D) count as
 // part of a run, so URL-encoded base64 is judged whole.
 const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
-const UUID = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g;
+// Shown as they are: Issuer IDs, and public-key fingerprints (a hash of the public half).
+const SHOWN = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\bsha256:[0-9a-f]{64}\b/g;
 
 // Marks a set-aside UUID; a private-use character, outside every run alphabet above.
 const MARK = "\uE000";
@@ -49,20 +50,20 @@ function isOpaque(run: string): boolean {
 
 /**
  * `text` with every PEM block, PEM marker, token and long opaque run (base64, base64url or hex
- * that could be a slice of a key or a token) replaced by a bracketed note. UUIDs, numbers,
- * names, paths and IDs stay readable. Idempotent; never throws.
+ * that could be a slice of a key or a token) replaced by a bracketed note. UUIDs, fingerprints,
+ * numbers, names, paths and IDs stay readable. Idempotent; never throws.
  */
 export function redact(text: string): string {
   if (typeof text !== "string") return "";
-  // Valid UUIDs (Issuer IDs) are shown; set aside so their hex groups are not judged as runs.
-  const uuids: string[] = [];
-  const masked = text.replace(UUID, (uuid) => `${MARK}${uuids.push(uuid) - 1}${MARK}`);
+  // Set aside, so their hex groups are not judged as runs.
+  const shown: string[] = [];
+  const masked = text.replace(SHOWN, (value) => `${MARK}${shown.push(value) - 1}${MARK}`);
   const redacted = masked
     .replace(PEM_BLOCK, "[PEM block removed]")
     .replace(PEM_MARKER, "[PEM marker removed]")
     .replace(TOKEN, "[token removed]")
     .replace(RUN, (run) => (isOpaque(run) ? `[${run.length} characters removed]` : run));
-  return redacted.replace(MARKED, (_, i: string) => uuids[Number(i)] ?? "");
+  return redacted.replace(MARKED, (_, i: string) => shown[Number(i)] ?? "");
 }
 
 /**

@@ -2,7 +2,7 @@ import { sign, type KeyObject } from "node:crypto";
 import { AscCredentialError } from "./errors";
 import { describeSeen, optionError } from "./options";
 import { checkIssuerId, checkKeyId, checkKeyType } from "./identifiers";
-import { assertValid, validateWithKeyObject, type CredentialInput } from "./validate";
+import { assertValid, issueError, validateWithKeyObject, type CredentialInput } from "./validate";
 
 /** Apple's audience for App Store Connect API tokens. */
 export const ASC_AUDIENCE = "appstoreconnect-v1";
@@ -140,7 +140,7 @@ function signingKeyFor(credential: CredentialInput): KeyObject {
   if (cached !== undefined && (cached.bytes === undefined || cached.bytes.equals(privateKey as Uint8Array))) {
     // The key itself was validated when it was cached; the identifiers may differ per call.
     const first = [...checkKeyType(credential.keyType), ...checkKeyId(credential.keyId, credential.privateKeyFileName), ...checkIssuerId(credential.issuerId, credential.keyType === "individual" ? "individual" : "team", credential.keyId)][0];
-    if (first) throw new AscCredentialError(first.code, first.message, first.field);
+    if (first) throw issueError(first);
     return cached.keyObject;
   }
   const { result, keyObject } = validateWithKeyObject(credential);

@@ -70,8 +70,17 @@ function toIssue(error: unknown): ValidationIssue {
   return { field: "privateKey", code: "KEY_MALFORMED", message: "privateKey could not be read as a key. Pass the contents of the AuthKey_<KEYID>.p8 file App Store Connect let you download." };
 }
 
-/** Throws the first issue of a failed validation as an {@link AscCredentialError}. */
-export function assertValid(result: ValidationResult): asserts result is ValidationResult & { key: ParsedPrivateKey } {
+/**
+ * The one way a validation issue becomes an error: its code, field and message, the message
+ * prefixed with where the credential came from when given.
+ */
+export function issueError(issue: ValidationIssue, where?: string): AscCredentialError {
+  return new AscCredentialError(issue.code, where ? `${where}: ${issue.message}` : issue.message, issue.field);
+}
+
+/** Throws the first issue of a failed validation. */
+export function assertValid(result: ValidationResult, where?: string): asserts result is ValidationResult & { key: ParsedPrivateKey } {
   const first = result.issues[0];
-  if (first) throw new AscCredentialError(first.code, first.message, first.field);
+  if (first) throw issueError(first, where);
+  if (!result.key) throw issueError({ field: "privateKey", code: "KEY_MALFORMED", message: "privateKey could not be read as a key." }, where);
 }

@@ -1,7 +1,6 @@
-import { AscCredentialError } from "../core/errors";
 import type { KeyType } from "../core/identifiers";
 import { rememberSigningKey } from "../core/token";
-import { validateWithKeyObject } from "../core/validate";
+import { assertValid, issueError, validateWithKeyObject } from "../core/validate";
 
 /**
  * A credential read from some source and checked: the key parsed, the identifiers valid.
@@ -24,10 +23,8 @@ export function checkCredential(
   where: string,
 ): LoadedCredential {
   const { result, keyObject } = validateWithKeyObject(credential);
-  const first = result.issues[0];
-  if (first || !result.key || !keyObject) {
-    throw new AscCredentialError(first?.code ?? "KEY_MALFORMED", `${where}: ${first?.message ?? "privateKey could not be read."}`, first?.field);
-  }
+  assertValid(result, where);
+  if (!keyObject) throw issueError({ field: "privateKey", code: "KEY_MALFORMED", message: "privateKey could not be read as a key." }, where);
   const keyType = credential.keyType ?? "team";
   rememberSigningKey(result.key.pem, keyObject, result.key.fingerprint);
   return {

@@ -42,7 +42,10 @@ export {
   type ProbeResult,
 } from "../apple/options";
 export { probeCredential } from "../apple/probe-credential";
-export { AscTokenSource, type FileSourceOptions, type SecretsManagerSourceOptions, type TokenSourceOptions } from "./token-source";
+export { AscTokenSource, DEFAULT_REFRESH_SECONDS, type FileSourceOptions, type SecretsManagerSourceOptions, type TokenSourceOptions } from "./token-source";
+export { readCredential, type CredentialSource, type EnvSource, type FileSource, type SecretsManagerSource } from "./sources";
+export { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
+export { writeKeyFile, type WriteKeyFileOptions, type WrittenFile } from "./write-key-file";
 export type { SecretsManagerLike } from "./secrets-manager";
 // Types only: the schema of `asc-credential doctor --json`, for scripts that read it.
 export type { CheckStatus, DoctorCheck, DoctorReport } from "../cli/doctor-report";

@@ -1,20 +1,21 @@
-import { AscCredentialError } from "../core/errors";
-import { checkNumber, describeSeen, optionError } from "../core/options";
+import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { checkNumber, checkTimeoutMs, describeSeen } from "../core/options";
 import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from "../core/token";
-import { loadFromEnv, loadFromFile, type KeyFileOptions } from "./local-sources";
-import { defaultSecretsManagerClient, readStoredSecret, type SecretsManagerLike } from "./secrets-manager";
 import type { LoadedCredential } from "./credential";
+import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
+import { credentialLoader, type EnvSource, type FileSource, type SecretsManagerSource } from "./sources";
+
+/** Default seconds between two reads of the credential. */
+export const DEFAULT_REFRESH_SECONDS = 300;
+/** A day: a credential read less often than that would miss a rotation for too long. */
+const MAX_REFRESH_SECONDS = 86_400;
+// After a failed re-read while the current token is still good: retry after this long (or
+// refreshSeconds, if shorter).
+const READ_RETRY_MS = 30_000;
 
 /** Options every {@link AscTokenSource} accepts. */
 export interface TokenSourceOptions {
-  /**
-   * Re-read the credential (secret, env, file) after this many seconds; default 300. A re-read
-   * that fails (throttling, an outage) while the current token is still fresh does not fail the
-   * caller: that token is served and the read is retried every min(refreshSeconds, 30) seconds.
-   * Nothing new is signed from a credential whose re-read failed, so the error reaches callers
-   * once no fresh token is at hand (the first read, after {@link AscTokenSource.invalidate}, or
-   * when the token in hand is within `refreshMarginSeconds` of expiry).
-   */
+  /** Re-read the credential (secret, env, file) after this many seconds, 0 to 86 400; default 300. */
   refreshSeconds?: number;
   /** Lifetime of each token, 1 to 1200 s; default 900. */
   tokenLifetimeSeconds?: number;
@@ -22,6 +23,11 @@ export interface TokenSourceOptions {
   scope?: string[];
   /** Mint a new token this many seconds before the current one expires; default 60 (half the lifetime for lifetimes under 2 minutes). */
   refreshMarginSeconds?: number;
+  /**
+   * The longest one read of the credential may take, in ms (1 to 120 000; default 10 000). A read
+   * that takes longer fails with `SECRET_READ_FAILED` and is abandoned; the next call reads anew.
+   */
+  readTimeoutMs?: number;
   /** The clock, in epoch milliseconds; default `Date.now`. For tests. */
   now?: () => number;
   /** The `fetch` used by {@link AscTokenSource.fetch}; default the global `fetch`. */
@@ -29,44 +35,30 @@ export interface TokenSourceOptions {
 }
 
 /** Options of {@link AscTokenSource.fromSecretsManager}. */
-export interface SecretsManagerSourceOptions extends TokenSourceOptions {
-  /** The secret's name or ARN (the component's `secretArn` output). */
-  secretId: string;
-  /** A configured `SecretsManagerClient` (or anything with its `send`); default one from the default AWS configuration. */
-  client?: SecretsManagerLike;
-  /** A staging label, e.g. `"AWSPREVIOUS"`; default `AWSCURRENT`. */
-  versionStage?: string;
-}
+export interface SecretsManagerSourceOptions extends TokenSourceOptions, Omit<SecretsManagerSource, "timeoutMs"> {}
 
 /** Options of {@link AscTokenSource.fromFile}. */
-export interface FileSourceOptions extends KeyFileOptions, TokenSourceOptions {}
+export interface FileSourceOptions extends TokenSourceOptions, Omit<FileSource, "file" | "timeoutMs"> {}
 
-type Loader = () => Promise<LoadedCredential>;
-
-/** Default seconds between two reads of the credential. */
-export const DEFAULT_REFRESH_SECONDS = 300;
-/** A day: a credential read less often than that would miss a rotation for too long. */
-const MAX_REFRESH_SECONDS = 86_400;
-
-// After a failed re-read while the current token is still good: retry the read after this long
-// (or refreshSeconds, if shorter).
-const READ_RETRY_MS = 30_000;
+type Loader = (timeoutMs: number) => Promise<LoadedCredential>;
 
 /**
  * Supplies App Store Connect API tokens from a stored credential, for long-running consumers.
+ * How it caches, re-reads and rides out an outage: README "Runtime: AscTokenSource".
  *
  * - {@link getToken} returns a cached token until `refreshMarginSeconds` before it expires.
  *   Concurrent callers share one credential read and one signing.
- * - The credential is re-read after `refreshSeconds` or {@link invalidate}, so a rotated key is
- *   picked up without a restart; {@link fetch} does that at once when the API answers 401.
- * - Nothing here logs; errors are {@link AscCredentialError}s naming the source, never its
- *   content, the key or a token.
+ * - The credential is re-read after `refreshSeconds` (in the background while the token in hand
+ *   is fresh) or after {@link invalidate}; {@link fetch} does that at once when the API answers 401.
+ * - Every read is bounded by `readTimeoutMs`. Nothing here logs; errors are
+ *   {@link AscCredentialError}s naming the source, never its content, the key or a token.
  */
 export class AscTokenSource {
   private readonly loader: Loader;
   private readonly refreshMs: number;
   private readonly lifetimeSeconds: number;
   private readonly marginSeconds: number;
+  private readonly readTimeoutMs: number;
   private readonly scope: string[] | undefined;
   private readonly clock: () => number;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
@@ -76,10 +68,15 @@ export class AscTokenSource {
   private cachedUntil = 0;
 
   private credential: LoadedCredential | undefined;
-  private credentialFreshUntil = 0;
+  /** When the credential is due for a re-read. */
+  private readDueAt = 0;
+  /** After a failed background re-read: when to try again (the credential stays due meanwhile). */
+  private retryAt = 0;
   private token: string | undefined;
   private tokenFreshUntil = 0;
-  private inflight: Promise<string> | undefined;
+  /** The read under way, shared by every caller and by the background refresh. */
+  private reading: Promise<LoadedCredential> | undefined;
+  private signing: Promise<string> | undefined;
   // Bumped by invalidate(): a read started before it must not repopulate the cache.
   private generation = 0;
 
@@ -93,6 +90,7 @@ export class AscTokenSource {
     }
     const defaultMargin = Math.min(60, Math.floor(this.lifetimeSeconds / 2));
     this.marginSeconds = checkNumber("refreshMarginSeconds", options.refreshMarginSeconds, { min: 0, max: this.lifetimeSeconds - 1, unit: "seconds (below tokenLifetimeSeconds)", defaultValue: defaultMargin }) ?? defaultMargin;
+    this.readTimeoutMs = checkTimeoutMs(options.readTimeoutMs, DEFAULT_READ_TIMEOUT_MS, "readTimeoutMs");
     this.scope = options.scope ? [...options.scope] : undefined;
     this.clock = options.now ?? Date.now;
     this.fetchImpl = options.fetch;
@@ -103,25 +101,17 @@ export class AscTokenSource {
    * Manager (read with `GetSecretValue`; the reader policy grants exactly that).
    */
   static fromSecretsManager(options: SecretsManagerSourceOptions): AscTokenSource {
-    if (typeof options?.secretId !== "string" || options.secretId.trim() === "") {
-      throw optionError("secretId", typeof options?.secretId === "string" ? "empty" : describeSeen(options?.secretId), "the secret's name or ARN (the component's secretArn output)");
-    }
-    let client: Promise<SecretsManagerLike> | undefined = options.client ? Promise.resolve(options.client) : undefined;
-    const location = { secretId: options.secretId, ...(options.versionStage ? { versionStage: options.versionStage } : {}) };
-    return new AscTokenSource(async () => {
-      client ??= defaultSecretsManagerClient();
-      return readStoredSecret(await client, location);
-    }, options);
+    const load = credentialLoader({ secretId: options?.secretId, ...pick(options, ["versionStage", "client", "region"]) } as SecretsManagerSource);
+    return new AscTokenSource(load, options);
   }
 
   /**
-   * Tokens from `APP_STORE_CONNECT_KEY_ID`, `APP_STORE_CONNECT_ISSUER_ID` and
-   * `APP_STORE_CONNECT_PRIVATE_KEY` (any accepted key form, e.g. PEM with literal `\n`, or
-   * base64) or else `APP_STORE_CONNECT_PRIVATE_KEY_PATH`; `APP_STORE_CONNECT_KEY_TYPE=individual`
-   * for individual keys. The variables are read on first use and on every refresh.
+   * Tokens from the environment: this package's `APP_STORE_CONNECT_*` variables, or those of
+   * fastlane, codemagic, EAS or the asc CLI (README "Where a key is found"). Read on first use and
+   * on every refresh.
    */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, options: TokenSourceOptions = {}): AscTokenSource {
-    return new AscTokenSource(() => loadFromEnv(env), options);
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env, options: TokenSourceOptions = {}): AscTokenSource {
+    return new AscTokenSource(credentialLoader({ env } as EnvSource), options);
   }
 
   /**
@@ -129,15 +119,14 @@ export class AscTokenSource {
    * name (and must match it when given). The file is re-read on every refresh.
    */
   static fromFile(path: string, options: FileSourceOptions = {}): AscTokenSource {
-    const { keyId, issuerId, keyType } = options;
-    const fileOptions: KeyFileOptions = { ...(keyId ? { keyId } : {}), ...(issuerId ? { issuerId } : {}), ...(keyType ? { keyType } : {}) };
-    return new AscTokenSource(() => loadFromFile(path, fileOptions), options);
+    return new AscTokenSource(credentialLoader({ file: path, ...pick(options, ["keyId", "issuerId", "keyType"]) } as FileSource), options);
   }
 
   /**
    * A valid token. Cached until `refreshMarginSeconds` before it expires; concurrent callers
    * share one credential read and one signing.
-   * @throws {@link AscCredentialError} when the credential cannot be read or is invalid.
+   * @throws {@link AscCredentialError} when no fresh token is in hand and the credential cannot
+   * be read (within `readTimeoutMs`) or is invalid.
    */
   getToken(): Promise<string> {
     // The warm path allocates nothing: it hands out the same resolved promise.
@@ -155,8 +144,11 @@ export class AscTokenSource {
     this.cachedUntil = 0;
     this.token = undefined;
     this.tokenFreshUntil = 0;
-    this.credentialFreshUntil = 0;
-    this.inflight = undefined;
+    this.credential = undefined;
+    this.readDueAt = 0;
+    this.retryAt = 0;
+    this.reading = undefined;
+    this.signing = undefined;
   }
 
   /**
@@ -178,66 +170,108 @@ export class AscTokenSource {
     return doFetch(input, withBearer(init, request, fresh));
   }
 
-  private slowPath(): Promise<string> {
-    if (this.inflight !== undefined) return this.inflight;
-    const flight = this.refresh().finally(() => {
-      if (this.inflight === flight) this.inflight = undefined;
-    });
-    this.inflight = flight;
-    return flight;
-  }
-
-  private async refresh(): Promise<string> {
+  private async slowPath(): Promise<string> {
+    const now = this.clock();
+    const tokenFresh = this.token !== undefined && now < this.tokenFreshUntil;
+    if (tokenFresh && this.credential !== undefined) {
+      // The credential is due: re-read it behind the caller's back, and hand out the token in hand.
+      if (now >= this.readDueAt && now >= this.retryAt) this.refreshInBackground();
+      this.publish(now >= this.readDueAt ? this.retryAt : this.readDueAt);
+      return this.token!;
+    }
     const generation = this.generation;
-    let credential = this.credential;
-    if (credential === undefined || this.clock() >= this.credentialFreshUntil) {
-      let loaded: LoadedCredential;
-      try {
-        loaded = await this.loader();
-      } catch (error) {
-        // A failed re-read (throttling, a brief outage) must not fail callers while the token
-        // in hand is still good: serve it and retry the read after a short back-off instead of
-        // on every call. invalidate() drops the token, so a 401-driven re-read still fails.
-        // The credential stays stale: nothing is signed from a credential whose re-read failed,
-        // so once this token is no longer fresh the next call reads again and sees the error.
-        if (generation === this.generation && credential !== undefined && this.token !== undefined && this.clock() < this.tokenFreshUntil) {
-          this.publish(this.token, this.clock() + Math.min(this.refreshMs, READ_RETRY_MS));
-          return this.token;
-        }
-        throw error;
-      }
-      if (generation !== this.generation) return this.sign(loaded, generation);
-      if (credential === undefined || !sameCredential(credential, loaded)) {
-        this.token = undefined;
-        this.tokenFreshUntil = 0;
-      }
-      this.credential = credential = loaded;
-      this.credentialFreshUntil = this.clock() + this.refreshMs;
-    }
-    if (this.token !== undefined && this.clock() < this.tokenFreshUntil) {
-      this.publish(this.token);
-      return this.token;
-    }
-    return this.sign(credential, generation);
+    if (this.credential === undefined || now >= this.readDueAt) await this.read(generation);
+    if (generation !== this.generation) return this.slowPath();
+    return this.sign(generation);
   }
 
-  private async sign(credential: LoadedCredential, generation: number): Promise<string> {
+  /** One read for every caller at a time; its failure goes to the callers that wait for it. */
+  private read(generation: number): Promise<LoadedCredential> {
+    if (this.reading) return this.reading;
+    const reading = this.boundedLoad().then(
+      (loaded) => {
+        if (generation === this.generation) this.accept(loaded);
+        return loaded;
+      },
+      (error: unknown) => {
+        throw isAscCredentialError(error) ? error : new AscCredentialError("SECRET_READ_FAILED", "The credential source failed in an unexpected way; the read is retried on the next call.");
+      },
+    );
+    const settle = (): void => {
+      if (this.reading === reading) this.reading = undefined;
+    };
+    reading.then(settle, settle);
+    this.reading = reading;
+    return reading;
+  }
+
+  private refreshInBackground(): void {
+    if (this.reading) return;
+    const generation = this.generation;
+    this.read(generation).catch(() => {
+      // The token in hand stays in use and the read is tried again after a short back-off. The
+      // credential stays due: nothing new is signed from one whose re-read failed, so once the
+      // token in hand expires, callers wait for a read and see its error.
+      if (generation === this.generation) this.retryAt = this.clock() + Math.min(this.refreshMs, READ_RETRY_MS);
+    });
+  }
+
+  /** The loader, abandoned at readTimeoutMs whatever it does. */
+  private boundedLoad(): Promise<LoadedCredential> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AscCredentialError("SECRET_READ_FAILED", `The credential could not be read within ${this.readTimeoutMs} ms (readTimeoutMs); the read is retried on the next call.`)), this.readTimeoutMs);
+    });
+    const loading = Promise.resolve().then(() => this.loader(this.readTimeoutMs));
+    loading.catch(() => undefined);
+    return Promise.race([loading, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private accept(loaded: LoadedCredential): void {
+    if (this.credential === undefined || !sameCredential(this.credential, loaded)) {
+      // A rotated key: tokens of the old one are not handed out again.
+      this.token = undefined;
+      this.tokenFreshUntil = 0;
+      this.cached = undefined;
+      this.cachedUntil = 0;
+    }
+    this.credential = loaded;
+    this.readDueAt = this.clock() + this.refreshMs;
+    this.retryAt = 0;
+  }
+
+  private sign(generation: number): Promise<string> {
+    if (this.token !== undefined && this.clock() < this.tokenFreshUntil) {
+      this.publish();
+      return Promise.resolve(this.token);
+    }
+    if (this.signing) return this.signing;
+    const credential = this.credential!;
     const iat = Math.floor(this.clock() / 1000);
-    const token = await createToken(
+    const signing = createToken(
       { keyId: credential.keyId, privateKey: credential.privateKey, keyType: credential.keyType, ...(credential.issuerId !== undefined ? { issuerId: credential.issuerId } : {}) },
       { lifetimeSeconds: this.lifetimeSeconds, now: iat, ...(this.scope ? { scope: this.scope } : {}) },
-    );
-    if (generation === this.generation) {
-      this.token = token;
-      this.tokenFreshUntil = (iat + this.lifetimeSeconds - this.marginSeconds) * 1000;
-      this.publish(token);
-    }
-    return token;
+    ).then((token) => {
+      if (generation === this.generation && this.credential === credential) {
+        this.token = token;
+        this.tokenFreshUntil = (iat + this.lifetimeSeconds - this.marginSeconds) * 1000;
+        this.publish();
+      }
+      return token;
+    });
+    const settle = (): void => {
+      if (this.signing === signing) this.signing = undefined;
+    };
+    signing.then(settle, settle);
+    this.signing = signing;
+    return signing;
   }
 
-  private publish(token: string, readAgainAt = this.credentialFreshUntil): void {
-    this.cached = Promise.resolve(token);
-    this.cachedUntil = Math.min(this.tokenFreshUntil, readAgainAt);
+  /** Hands out the token in hand on the fast path until it needs attention (expiry, a read). */
+  private publish(nextLookAt = this.readDueAt): void {
+    if (this.token === undefined) return;
+    this.cached = Promise.resolve(this.token);
+    this.cachedUntil = Math.min(this.tokenFreshUntil, nextLookAt);
   }
 }
 
@@ -249,4 +283,11 @@ function withBearer(init: RequestInit | undefined, request: Request | undefined,
   const headers = new Headers(init?.headers ?? request?.headers);
   headers.set("authorization", `Bearer ${token}`);
   return { ...init, headers };
+}
+
+/** The named properties of `options` that are set. */
+function pick<T extends object, K extends keyof T>(options: T | undefined, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (options?.[key] !== undefined) out[key] = options[key];
+  return out;
 }

@@ -202,7 +202,7 @@ describe("doctor", () => {
   test("a missing key file is a failed check naming the path", async () => {
     const result = await runCli(["doctor", "--key", join(dir, "AuthKey_MISSING000.p8"), ...team]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^FAIL\s+key-source\s+key file .*AuthKey_MISSING000\.p8 does not exist/m);
+    expect(result.stdout).toMatch(/^FAIL\s+key-source\s+--key '.*AuthKey_MISSING000\.p8' does not exist/m);
   });
 
   test("falls back to the APP_STORE_CONNECT_* variables", async () => {
@@ -253,9 +253,9 @@ describe("usage errors exit 2", () => {
     [["frobnicate"]],
     [["doctor", "--bogus"]],
     [["doctor", "--key", "a.p8", "--key-env", "X"]],
-    [["doctor"]],
     [["token", "--key", "a.p8", "--lifetime", "ten"]],
-    [["config", "--key-env", "X"]],
+    [["config"]],
+    [["config", "--key", "-"]],
     [["doctor", "--key", "a.p8", "--base-url", "ftp://x"]],
     // Inherited Object.prototype names are not commands.
     [["toString"]],

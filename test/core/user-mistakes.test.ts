@@ -1,6 +1,6 @@
 /**
- * ASC-FACTS "What goes wrong for users": each mangling either gets its specific code or, when
- * DESIGN.md accepts it, yields the original key.
+ * The mistakes users make with keys (README "What it checks"): each mangling either gets its
+ * specific code or, when it is an accepted form, yields the original key.
  */
 import { createToken, parsePrivateKey, validateCredential } from "../../src/core";
 import { generateTestKey, TEAM } from "../support/keys";

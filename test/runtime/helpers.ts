@@ -50,3 +50,17 @@ export async function rejection(fn: () => Promise<unknown>): Promise<{ code: str
 export function generateRsaTestKey(): TestKey {
   return testKeyFrom(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey);
 }
+
+/** Lets a background re-read that needs no I/O (a stub client) finish. */
+export async function backgroundSettled(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits until `condition` holds, for I/O done in the background (a real read); fails after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`the condition did not hold within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue 6): `pulumi-asc-credential/runtime` works in a project without any
+ * `pulumi-asc-credential/runtime` works in a project without any
  * `@pulumi/*` package: the packed tarball installed with its own dependencies only, then a
  * token minted from APP_STORE_CONNECT_* variables in a child node process of that project.
  * Needs a fresh dist/ (`npm test` builds first) and the npm registry or cache on a first run.

@@ -9,7 +9,7 @@ import { GetSecretValueCommand, type GetSecretValueCommandOutput } from "@aws-sd
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { FakeAscApi } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
-import { decodeJwt, rejection, signedBy, storedJson } from "./helpers";
+import { backgroundSettled, decodeJwt, rejection, signedBy, storedJson, until } from "./helpers";
 
 let dir: string;
 beforeAll(() => {
@@ -25,21 +25,32 @@ function stubClient(initial: string): {
   /** While true, every read fails the way the SDK reports throttling. */
   failing(on: boolean): void;
   stages: (string | undefined)[];
+  /** Resolves once every read started so far has answered and the source has handled it. */
+  settled(): Promise<void>;
 } {
   let value = initial;
   let reads = 0;
   let fail = false;
   const stages: (string | undefined)[] = [];
+  const inflight = new Set<Promise<unknown>>();
   return {
     client: {
-      async send(command) {
+      send(command) {
         reads++;
         stages.push(command.input.VersionStage);
         const current = value;
-        await new Promise((r) => setTimeout(r, 5));
-        if (fail) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } });
-        return { SecretString: current, $metadata: {} };
+        const answer = new Promise<GetSecretValueCommandOutput>((resolve, reject) =>
+          setImmediate(() => (fail ? reject(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } })) : resolve({ SecretString: current, $metadata: {} }))),
+        );
+        inflight.add(answer);
+        const done = (): void => void inflight.delete(answer);
+        answer.then(done, done);
+        return answer;
       },
+    },
+    async settled() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      await backgroundSettled();
     },
     reads: () => reads,
     set: (v) => (value = v),
@@ -143,7 +154,9 @@ describe("fromFile", () => {
     writeFileSync(path, key2.pem);
     expect(signedBy(await source.getToken(), key1)).toBe(true);
     now += 60_000;
-    expect(signedBy(await source.getToken(), key2)).toBe(true);
+    // Due: the token in hand is served at once and the file is re-read behind it.
+    expect(signedBy(await source.getToken(), key1)).toBe(true);
+    await until(async () => signedBy(await source.getToken(), key2));
   });
 });
 
@@ -210,8 +223,10 @@ describe("token cache", () => {
     while (stub.reads() === 0) await new Promise((r) => setImmediate(r));
     stub.set(storedJson(key2, TEAM.keyId, TEAM.issuerId));
     source.invalidate();
-    expect(signedBy(await stale, key1)).toBe(true);
+    // The caller that was waiting gets a token from the read after invalidate(), like every other.
+    expect(signedBy(await stale, key2)).toBe(true);
     expect(signedBy(await source.getToken(), key2)).toBe(true);
+    expect(stub.reads()).toBe(2);
   });
 });
 
@@ -279,31 +294,37 @@ describe("a failed re-read while the token is still good", () => {
     expect(stub.reads()).toBe(1);
 
     stub.failing(true);
-    now = start + 60_000; // refresh window over: the re-read fails
+    now = start + 60_000; // refresh window over: the token in hand is served, the re-read fails behind it
     expect(await source.getToken()).toBe(first);
+    await stub.settled();
     expect(stub.reads()).toBe(2);
     // Many calls inside the back-off window read nothing.
     for (let i = 0; i < 50; i++) expect(await source.getToken()).toBe(first);
     now = start + 89_999;
     expect(await Promise.all([source.getToken(), source.getToken()])).toEqual([first, first]);
+    await stub.settled();
     expect(stub.reads()).toBe(2);
     // Next window: one more read, still failing, still the same token.
     now = start + 90_000;
     expect(await source.getToken()).toBe(first);
     expect(await source.getToken()).toBe(first);
+    await stub.settled();
     expect(stub.reads()).toBe(3);
 
     // Recovery: the secret was rotated during the outage.
     stub.set(storedJson(key2, "7MM5YSX5LS", TEAM.issuerId));
     stub.failing(false);
     now = start + 120_000;
-    const rotated = await source.getToken();
+    expect(await source.getToken()).toBe(first);
+    await stub.settled();
     expect(stub.reads()).toBe(4);
+    const rotated = await source.getToken();
     expect(decodeJwt(rotated).header.kid).toBe("7MM5YSX5LS");
     expect(signedBy(rotated, key2)).toBe(true);
     // Back to the normal refresh interval.
     now = start + 179_999;
     expect(await source.getToken()).toBe(rotated);
+    await stub.settled();
     expect(stub.reads()).toBe(4);
   });
 
@@ -315,11 +336,14 @@ describe("a failed re-read while the token is still good", () => {
     stub.failing(true);
     now = start + 5_000;
     expect(await source.getToken()).toBe(first);
+    await stub.settled();
     now = start + 9_999;
     expect(await source.getToken()).toBe(first);
+    await stub.settled();
     expect(stub.reads()).toBe(2);
     now = start + 10_000;
     expect(await source.getToken()).toBe(first);
+    await stub.settled();
     expect(stub.reads()).toBe(3);
   });
 
@@ -345,7 +369,10 @@ describe("a failed re-read while the token is still good", () => {
     const first = await source.getToken();
     stub.failing(true);
     // One call every 10 s: reads at 60, 90, ... 210 s fail and the token (fresh until 240 s) is served.
-    for (now = start + 10_000; now < start + 240_000; now += 10_000) expect(await source.getToken()).toBe(first);
+    for (now = start + 10_000; now < start + 240_000; now += 10_000) {
+      expect(await source.getToken()).toBe(first);
+      await stub.settled();
+    }
     expect(stub.reads()).toBe(1 + 6);
     // Nothing is signed from the unconfirmed credential: from 240 s every call reads and fails.
     for (; now < start + 270_000; now += 10_000) expect((await rejection(() => source.getToken())).code).toBe("SECRET_READ_FAILED");

@@ -1,6 +1,6 @@
 /**
  * A FAKE of the App Store Connect API, for tests only. It is not Apple's server: it implements
- * the documented token rules (see /work/shared/ASC-FACTS.md, Apple's "Generating Tokens for API
+ * the token rules Apple documents (developer.apple.com: "Generating Tokens for API
  * Requests" and "Parsing the error response code") so clients can be tested offline on
  * 127.0.0.1.
  *

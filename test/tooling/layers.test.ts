@@ -1,5 +1,5 @@
 /**
- * The import-boundary lint rule (eslint.config.mjs, DESIGN.md "Layers"): real ESLint with the
+ * The import-boundary lint rule (eslint.config.mjs, README "Layers"): real ESLint with the
  * project's config, over small sources placed in each layer's folder.
  */
 import { execFileSync } from "node:child_process";
@@ -20,6 +20,7 @@ const FORBIDDEN: [string, string[]][] = [
   ["src/runtime/new.ts", ["@pulumi/pulumi", "@pulumi/pulumi/dynamic", "../probe/api-key-probe", "../storage/aws", "../cli/doctor", "node:child_process"]],
   ["src/runtime/index.ts", ["@pulumi/pulumi", "../probe/api-key-probe", "../cli/main"]],
   ["src/cli/new.ts", ["@pulumi/pulumi", "@pulumi/aws", "../probe/provider", "../storage"]],
+  ["src/cli/commands/new.ts", ["@pulumi/pulumi", "../../probe/provider", "../../storage/aws", "../../cli/main"]],
   ["src/probe/new.ts", ["@pulumi/aws", "../storage/aws", "../runtime", "../cli/doctor"]],
   ["src/storage/aws/new.ts", ["@pulumi/vault", "../vault", "../../runtime", "../../cli/main"]],
   ["src/storage/vault/new.ts", ["@pulumi/aws", "../aws", "@aws-sdk/client-secrets-manager"]],
@@ -35,6 +36,7 @@ const ALLOWED: [string, string[]][] = [
   ["src/runtime/new.ts", ["../core/token", "../apple", "@aws-sdk/client-secrets-manager", "node:fs/promises"]],
   ["src/runtime/index.ts", ["./token-source", "../core", "../cli/doctor-report"]],
   ["src/cli/new.ts", ["../runtime/token-source", "../apple/probe-credential", "../core", "node:child_process"]],
+  ["src/cli/commands/new.ts", ["../io", "../credential-options", "../../runtime/write-key-file", "../../core/redact", "node:fs"]],
 ];
 
 interface Case {
@@ -64,7 +66,7 @@ describe.each(FORBIDDEN)("%s", (file, specs) => {
     for (const [form] of FORMS) {
       const messages = results.get(`forbidden ${spec} (${form}) in ${file}`)!;
       expect(messages).toHaveLength(1);
-      expect(messages[0]).toContain('DESIGN.md "Layers"');
+      expect(messages[0]).toContain('README "Layers"');
     }
   });
 });

@@ -1,0 +1,100 @@
+import { appendFileSync, lstatSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { AscCredentialError } from "../../core/errors";
+import { quote, redact } from "../../core/redact";
+import { writePrivateFiles } from "../../runtime/write-key-file";
+import { credentialFromFlags, KEY_HELP, KEY_OPTIONS } from "../credential-options";
+import { EXPORT_FORMATS, planExport, type ExportFormat } from "../export-formats";
+import { UsageError, type Command, type Io } from "../io";
+
+/** `asc-credential export`: the key as the files and variables a tool expects. */
+export const command: Command = {
+  help: `Usage: asc-credential export --format FORMAT [key options] [--out DIR] [--force]
+
+Writes the key where a tool expects it (files 0600 in a 0700 directory, written atomically) and
+prints how to point the tool at it. Nothing of the key reaches stdout or stderr.
+
+Formats:
+  fastlane   DIR/AuthKey_<KEYID>.p8 and DIR/api_key.json (fastlane's api_key_path); prints the JSON's path
+  xcode      DIR/private_keys/AuthKey_<KEYID>.p8; prints xcodebuild and notarytool arguments and
+             API_PRIVATE_KEYS_DIR for altool
+  env        DIR/AuthKey_<KEYID>.p8; prints \`export NAME=value\` lines for this package, fastlane,
+             codemagic, EAS, the asc CLI and altool (paths and identifiers only)
+  dotenv     the same variables into DIR/.env; prints its path
+  github     the same variables into $GITHUB_ENV, the key under $RUNNER_TEMP/asc-credential
+
+  --out DIR    where the files go (default ~/.appstoreconnect/private_keys, or ~/.appstoreconnect
+               for xcode, or $RUNNER_TEMP/asc-credential for github); created 0700 if missing
+  --force      replace a file that holds another key
+Exit codes: 0 written, 1 the key or the output is not right (nothing is left behind), 2 usage error.
+
+${KEY_HELP}
+Examples:
+  asc-credential export --format github --secret-id app-store-connect/ci
+  eval "$(asc-credential export --format env --key-env ASC_KEY --key-id 2X9R4HXF34 --issuer-id <UUID>)"
+  fastlane pilot upload --api_key_path "$(asc-credential export --format fastlane --secret-id app-store-connect/ci)"
+`,
+  options: { ...KEY_OPTIONS, format: { type: "string" }, out: { type: "string" }, force: { type: "boolean" } },
+  async run(values, io) {
+    const format = values.format;
+    if (typeof format !== "string" || !(EXPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}${typeof format === "string" ? `, not '${redact(format).slice(0, 20)}'` : ""}`);
+    }
+    const githubEnv = format === "github" ? githubEnvFile(io) : undefined;
+    const directory = outputDirectory(format as ExportFormat, values.out, io);
+    const credential = await credentialFromFlags(values, io);
+    const plan = planExport(format as ExportFormat, credential, directory);
+    const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined || format === "xcode" });
+    if (githubEnv !== undefined && plan.githubEnv !== undefined) {
+      try {
+        appendFileSync(githubEnv, plan.githubEnv, { mode: 0o600 });
+      } catch (error) {
+        throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
+      }
+    }
+    const unchanged = written.filter((file) => !file.written).map((file) => file.path);
+    if (unchanged.length > 0) io.err(`asc-credential: unchanged (already this key): ${unchanged.join(", ")}\n`);
+    io.out(plan.stdout);
+    return 0;
+  },
+};
+
+/** `$GITHUB_ENV`, which must exist as a file: a github export without it would write nowhere. */
+function githubEnvFile(io: Io): string {
+  const path = io.env.GITHUB_ENV;
+  if (path === undefined || path.trim() === "") {
+    throw new AscCredentialError("OUTPUT_INVALID", "Output: --format github writes to $GITHUB_ENV, which is not set: run it in a GitHub Actions step (the runner sets it), or use --format env or dotenv elsewhere.", "GITHUB_ENV");
+  }
+  plainPath(path, "GITHUB_ENV");
+  try {
+    if (!lstatSync(path).isFile()) throw new Error("not a file");
+  } catch {
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} is not an existing file. It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
+  }
+  return path;
+}
+
+function outputDirectory(format: ExportFormat, out: unknown, io: Io): string {
+  if (typeof out === "string") return resolve(plainPath(out, "--out"));
+  if (format === "github") {
+    const temp = io.env.RUNNER_TEMP;
+    if (temp === undefined || temp.trim() === "") {
+      throw new AscCredentialError("OUTPUT_INVALID", "Output: --format github puts the key under $RUNNER_TEMP, which is not set: run it in a GitHub Actions step, or pass --out DIR.", "RUNNER_TEMP");
+    }
+    return join(plainPath(temp, "RUNNER_TEMP"), "asc-credential");
+  }
+  const home = io.env.HOME && isAbsolute(io.env.HOME) ? io.env.HOME : homedir();
+  return format === "xcode" ? join(home, ".appstoreconnect") : join(home, ".appstoreconnect", "private_keys");
+}
+
+/**
+ * The paths export prints are what tools are pointed at, so they are printed as they are: a
+ * value that the redaction would change (it may hold key material) is refused instead.
+ */
+function plainPath(path: string, field: string): string {
+  if (redact(path) !== path || [...path].some((c) => c.charCodeAt(0) < 0x20)) {
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: ${field} ${quote(path)} does not look like a directory path (it may hold key material or a token). Pass a plain path.`, field);
+  }
+  return path;
+}

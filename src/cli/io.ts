@@ -1,0 +1,65 @@
+/**
+ * What every command shares: its view of the process (output, environment), the command shape,
+ * and how a failure is printed. Nothing here prints key material: every message is the package's
+ * own, and every value in it went through the redaction.
+ * @packageDocumentation
+ */
+import type { ParseArgsConfig } from "node:util";
+import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { redact } from "../core/redact";
+import { FIXES } from "./fixes";
+
+/** The process as a command sees it; tests pass their own. */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Colour on stdout (a terminal, and neither NO_COLOR nor TERM=dumb). */
+  colour: boolean;
+}
+
+/** The values `node:util` parseArgs gives a command. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** One subcommand: its flags, its help and its body. */
+export interface Command {
+  /** `asc-credential <name> --help`: synopsis, options and examples. */
+  help: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** Resolves to the exit code. */
+  run(values: Values, io: Io): Promise<number>;
+}
+
+/** A command-line mistake: printed with the usage text, exit code 2. */
+export class UsageError extends AscCredentialError {
+  /** Marks it across bundles: each command's bundle has its own copy of this class. */
+  readonly usage = true;
+  constructor(message: string) {
+    super("OPTION_INVALID", message);
+  }
+}
+
+function isUsageError(error: unknown): error is UsageError {
+  return isAscCredentialError(error) && (error as { usage?: unknown }).usage === true;
+}
+
+/** Prints a failure the way every command does, and returns its exit code (1, or 2 for usage). */
+export function reportFailure(error: unknown, io: Io, usage: string): number {
+  if (isUsageError(error)) {
+    io.err(`asc-credential: ${redact(error.message)}\n\n${usage}`);
+    return 2;
+  }
+  if (isAscCredentialError(error)) {
+    const fix = FIXES[error.code];
+    io.err(`asc-credential: ${error.code}: ${redact(error.message)}\n${fix ? `fix: ${fix}\n` : ""}`);
+    return 1;
+  }
+  // Not ours: its message could quote input, so only that it happened is said.
+  io.err("asc-credential: an unexpected internal error occurred (not a problem with the key); please report it.\n");
+  return 1;
+}
+
+/** Quotes a value for a POSIX shell when it needs it. */
+export function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
