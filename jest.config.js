@@ -11,11 +11,15 @@ const common = {
   setupFilesAfterEnv: ["<rootDir>/test/support/leak-guard.ts"],
 };
 module.exports = {
+  // Packs the package and installs it into consumer projects once per run (cached by content).
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/{core,apple,probe,cli}/**/*.test.ts"] },
     { ...common, displayName: "component", testMatch: ["<rootDir>/test/{storage,types}/**/*.test.ts"] },
     { ...common, displayName: "engine", testMatch: ["<rootDir>/test/engine/**/*.test.ts"] },
     { ...common, displayName: "runtime", testMatch: ["<rootDir>/test/runtime/**/*.test.ts"] },
+    // What `export` writes, loaded by the real tools that consume a key (codemagic-cli-tools, PyJWT).
+    { ...common, displayName: "consumers", testMatch: ["<rootDir>/test/consumers/**/*.test.ts"] },
     // Tests of the test tooling itself: scripts/, test/support, the lint rule.
     { ...common, displayName: "tooling", testMatch: ["<rootDir>/test/tooling/**/*.test.ts"] },
   ],

@@ -14,7 +14,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const TIERS = ["unit", "component", "engine", "runtime", "tooling"];
+export const TIERS = ["unit", "component", "engine", "runtime", "tooling", "consumers"];
 
 /** `KEY=value` lines of scripts/tool-versions.env. */
 export function toolVersions(text = readFileSync(join(root, "scripts", "tool-versions.env"), "utf8")) {
@@ -111,11 +111,23 @@ function main({ tiers, nodes }, versions) {
     if (pulumi.error) toolErrors.engine = pulumi.error;
     else env.PATH = `${pulumi.dir}${delimiter}${env.PATH}`;
   }
-  if (tiers.includes("runtime") || tiers.includes("tooling")) {
+  if (tiers.includes("runtime") || tiers.includes("tooling") || tiers.includes("consumers")) {
     console.log("== tools: moto");
     const moto = install("install-moto.sh");
-    if (moto.error) toolErrors.runtime = toolErrors.tooling = moto.error;
+    if (moto.error) toolErrors.runtime = toolErrors.tooling = toolErrors.consumers = moto.error;
     else env.ASC_MOTO_BIN = join(moto.dir, "moto_server");
+  }
+  if (tiers.includes("runtime")) {
+    console.log("== tools: OpenBao");
+    const bao = install("install-openbao.sh");
+    if (bao.error) toolErrors.runtime = [toolErrors.runtime, bao.error].filter(Boolean).join("; ");
+    else env.ASC_BAO_BIN = join(bao.dir, "bao");
+  }
+  if (tiers.includes("consumers")) {
+    console.log("== tools: codemagic-cli-tools, PyJWT");
+    const consumers = install("install-consumers.sh");
+    if (consumers.error) toolErrors.consumers = [toolErrors.consumers, consumers.error].filter(Boolean).join("; ");
+    else env.ASC_CONSUMERS_BIN = consumers.dir;
   }
 
   const jest = join(root, "node_modules", "jest", "bin", "jest.js");

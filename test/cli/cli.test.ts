@@ -3,11 +3,11 @@
  * dir: every command, exit codes 0/1/2, the doctor --json schema, key ID inference, and that no
  * output carries key material (`token` prints a JWT by design, which holds none).
  */
-import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
+import { run } from "../support/child";
 import { FakeAscApi } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { decodeJwt, signedBy } from "../runtime/helpers";
@@ -60,19 +60,12 @@ function expectCheckTypes(check: { id: unknown; status: unknown; code: unknown; 
 }
 
 /** Runs the built CLI on a pseudo-terminal (util-linux `script`), as a user's shell does. */
-function runCliOnTty(args: string[], env: Record<string, string>): Promise<CliResult> {
+async function runCliOnTty(args: string[], env: Record<string, string>): Promise<CliResult> {
   const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, CLI, ...args].map(quote).join(" ");
-  return new Promise((done, fail) => {
-    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error && (error as { code?: unknown }).code === "ENOENT") {
-        fail(new Error("the colour test needs util-linux `script` on PATH (apt-get install bsdutils) to give the CLI a terminal"));
-        return;
-      }
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1) : 0;
-      done({ code, stdout: stdout.replace(/\r\n/g, "\n"), stderr });
-    });
-  });
+  const result = await run("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", ...env }, timeoutMs: 30_000 });
+  if (result.startError === "ENOENT") throw new Error("the colour test needs util-linux `script` on PATH (apt-get install bsdutils) to give the CLI a terminal");
+  return { code: result.code, stdout: result.stdout.replace(/\r\n/g, "\n"), stderr: result.stderr };
 }
 
 test("the built CLI starts with a node shebang", () => {

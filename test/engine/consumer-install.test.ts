@@ -4,12 +4,12 @@
  * up / preview / destroy, so `require("pulumi-asc-credential")` — in the program and in the
  * dynamic-provider plugin — resolves to the installed tarball, never to this repository.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
-import { installPackedConsumer } from "../support/consumer-project";
+import { packedConsumer } from "../support/consumer-project";
 import { createSandbox, type EngineSandbox, filesUnder, JWT_PATTERN, REPO_ROOT, requirePulumi, stateResources, type StateResource } from "../support/engine-harness";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
+import { runSync } from "../support/child";
 
 jest.setTimeout(180_000);
 
@@ -70,7 +70,7 @@ beforeAll(async () => {
   sb = createSandbox("asc-engine-consumer-");
   // npm test has just built dist/; rebuilding here would delete dist/ under the other engine
   // tests running in parallel. A first install needs the npm registry and takes minutes.
-  ({ dir: consumerDir } = await installPackedConsumer());
+  ({ dir: consumerDir } = packedConsumer("pulumi"));
   // A project of its own inside the consumer (the consumer dir is shared and cached), resolving
   // packages from the consumer's node_modules only.
   projectDir = join(consumerDir, `engine-project-${process.pid}`);
@@ -89,10 +89,10 @@ test("packed tarball in a consumer project: up, preview (no-op) and destroy run 
   writeFileSync(join(projectDir, "AuthKey.p8"), key.pem, { mode: 0o600 });
   writeFileSync(join(projectDir, "run.cjs"), SCRIPT);
 
-  const run = spawnSync(process.execPath, ["run.cjs"], { cwd: projectDir, env: { ...process.env, ...sb.envVars, NODE_PATH: "" }, encoding: "utf8", timeout: 170_000 });
+  const run = runSync(process.execPath, ["run.cjs"], { cwd: projectDir, env: { ...process.env, ...sb.envVars, NODE_PATH: "" }, timeoutMs: 170_000 });
   const printed = `${run.stdout}\n${run.stderr}`;
   expect(containsKeyMaterial(printed, key)).toBe(false);
-  if (run.status !== 0) throw new Error(`the consumer script failed (exit ${run.status}): ${printed}`);
+  if (run.code !== 0) throw new Error(`the consumer script failed (exit ${run.code}): ${printed}`);
   const result = JSON.parse(run.stdout.trim().split("\n").pop()!) as ScriptResult;
 
   // Resolved from the installed tarball (a real copy under the consumer's node_modules).

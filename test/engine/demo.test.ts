@@ -4,13 +4,13 @@
  * throwaway keys it generated and prove none of them was printed; the second run reuses them
  * and must clean everything up.
  */
-import { spawnSync } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JWT_PATTERN, REPO_ROOT, requirePulumi } from "../support/engine-harness";
 import { containsKeyMaterial, testKeyFrom, type TestKey } from "../support/keys";
+import { runSync } from "../support/child";
 
 jest.setTimeout(180_000);
 
@@ -35,14 +35,9 @@ test("`npm run demo` is the build followed by scripts/demo.mjs", () => {
 });
 
 function runDemo(demoDir: string, ...args: string[]): string {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "demo.mjs"), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ASC_DEMO_DIR: demoDir },
-    encoding: "utf8",
-    timeout: 170_000,
-  });
+  const result = runSync(process.execPath, [join(REPO_ROOT, "scripts", "demo.mjs"), ...args], { cwd: REPO_ROOT, env: { ...process.env, ASC_DEMO_DIR: demoDir }, timeoutMs: 170_000 });
   const printed = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`npm run demo failed (exit ${result.status}):\n${printed}`);
+  if (result.code !== 0) throw new Error(`npm run demo failed (exit ${result.code}):\n${printed}`);
   return printed;
 }
 

@@ -5,11 +5,11 @@
  * be a no-op, and a rotation must work from the old state. Counts where the state holds the key,
  * before and after.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ApiKeyProbe } from "../../src";
+import { runSync } from "../support/child";
 import { PREVIOUS_RELEASE_TARBALL } from "../support/consumer-project";
 import { createSandbox, inlineStack, keyCopies, OutputLog, readStateText, requirePulumi, stateResources, type EngineSandbox } from "../support/engine-harness";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
@@ -33,7 +33,7 @@ beforeAll(() => {
   installed = join(sb.root, "project", "node_modules", "pulumi-asc-credential");
   const extracted = join(sb.root, "release-0.1.0");
   mkdirSync(extracted);
-  execFileSync("tar", ["-xzf", PREVIOUS_RELEASE_TARBALL, "-C", extracted]);
+  expect(runSync("tar", ["-xzf", PREVIOUS_RELEASE_TARBALL, "-C", extracted]).code).toBe(0);
   symlinkSync(join(extracted, "package"), installed);
 });
 

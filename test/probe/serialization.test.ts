@@ -5,14 +5,14 @@
  * consumer project that installed the packed tarball — the way the dynamic provider host
  * (`@pulumi/pulumi/cmd/dynamic-provider`) loads it.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceProvider } from "@pulumi/pulumi/dynamic";
 import { ApiKeyProbe } from "../../src/probe/api-key-probe";
-import { installPackedConsumer, PREVIOUS_RELEASE_TARBALL, REPO_ROOT } from "../support/consumer-project";
+import { runSync } from "../support/child";
+import { packedConsumer, PREVIOUS_RELEASE_TARBALL, REPO_ROOT } from "../support/consumer-project";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
 // The serialized delegate is only a pointer to the implementation, so it stays tiny.
@@ -107,15 +107,15 @@ describe("serialized provider, loaded back in a consumer project", () => {
   beforeAll(async () => {
     key = generateTestKey();
     nextKey = generateTestKey();
-    ({ dir: consumer } = await installPackedConsumer());
+    ({ dir: consumer } = packedConsumer("pulumi"));
     work = mkdtempSync(join(tmpdir(), "asc-credential-serialized-"));
   }, 600_000);
 
   function node(script: string, args: string[], env: Record<string, string> = {}): { stdout: string; stderr: string; status: number | null } {
     const file = join(work, `${Math.random().toString(36).slice(2)}.js`);
     writeFileSync(file, script);
-    const result = spawnSync(process.execPath, [file, ...args], { cwd: consumer, encoding: "utf8", timeout: 120_000, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-    return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+    const result = runSync(process.execPath, [file, ...args], { cwd: consumer, timeoutMs: 120_000, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
+    return { stdout: result.stdout, stderr: result.stderr, status: result.code };
   }
 
   // Scripts live outside the consumer (which is shared), so they resolve modules from the cwd.
@@ -213,7 +213,7 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
   it("the text 0.1.0 wrote into stacks (from its packed tarball) runs against this version", () => {
     const old = mkdtempSync(join(tmpdir(), "asc-credential-0.1.0-"));
-    execFileSync("tar", ["-xzf", PREVIOUS_RELEASE_TARBALL, "-C", old]);
+    expect(runSync("tar", ["-xzf", PREVIOUS_RELEASE_TARBALL, "-C", old]).code).toBe(0);
     // 0.1.0's serialized text, as its own probe captured it (its dist is CommonJS).
     const capture = CAPTURE.replace('req("pulumi-asc-credential")', `req(${JSON.stringify(join(old, "package", "dist", "index.js"))})`);
     // Its dependencies (@pulumi/pulumi, jose) resolve to the consumer's, as in an install.

@@ -4,16 +4,16 @@
  * token minted from APP_STORE_CONNECT_* variables in a child node process of that project.
  * Needs a fresh dist/ (`npm test` builds first) and the npm registry or cache on a first run.
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { installPackedConsumer } from "../support/consumer-project";
+import { runNode } from "../support/child";
+import { packedConsumer } from "../support/consumer-project";
 import { generateTestKey, TEAM } from "../support/keys";
 import { decodeJwt, signedBy } from "./helpers";
 
 let consumer: string;
 beforeAll(async () => {
-  ({ dir: consumer } = await installPackedConsumer({ packages: [] }));
+  ({ dir: consumer } = packedConsumer("runtime"));
 }, 600_000);
 
 const SCRIPT = `
@@ -39,11 +39,7 @@ test("require('pulumi-asc-credential/runtime') mints a token with no @pulumi pac
     APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId,
     APP_STORE_CONNECT_PRIVATE_KEY: key.pem.replace(/\n/g, "\\n"),
   };
-  const child = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, ["-e", SCRIPT], { cwd: consumer, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+  const child = await runNode(["-e", SCRIPT], { cwd: consumer, env });
   expect(child.stderr).toBe("");
   expect(child.code).toBe(0);
   const result = JSON.parse(child.stdout) as { token: string; entry: string; loadedPulumi: string[]; pulumiResolvable: boolean };

@@ -4,10 +4,10 @@
  * example's program runs under the component tier's mocks, so its shape (which keys, which roles,
  * which readers) is checked too.
  */
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { runNode } from "../support/child";
 import { generateTestKey, TEAM } from "../support/keys";
 import { ACCOUNT, resetStack, settle, startRun, type Run } from "./harness";
 
@@ -18,12 +18,9 @@ const ROOT = resolve(__dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const EXAMPLES = ["basic", "per-integration"];
 
-function tsc(project: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [TSC, "--noEmit", "--listFiles", "-p", project], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
-    });
-  });
+async function tsc(project: string): Promise<{ code: number; output: string }> {
+  const { code, stdout, stderr } = await runNode([TSC, "--noEmit", "--listFiles", "-p", project], { cwd: ROOT, timeoutMs: 170_000 });
+  return { code, output: stdout + stderr };
 }
 
 test("the examples listed here are all the examples there are", () => {

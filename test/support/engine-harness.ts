@@ -13,11 +13,11 @@
  * package (package.json + dist/, so `npm run build` must have run) and every other entry to the
  * repo's own install.
  */
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { LocalWorkspace, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
+import { runSync } from "./child";
 import { containsKeyMaterial, type TestKey } from "./keys";
 
 export const REPO_ROOT = join(__dirname, "..", "..");
@@ -38,7 +38,7 @@ export function requirePulumi(): { binDir: string; version: string } {
     if (!existsSync(shim)) {
       throw new Error(`The engine tier found ${candidate} but no pulumi-resource-pulumi-nodejs next to it (${shim}); dynamic resources cannot run without it. ${FIX}`);
     }
-    const version = spawnSync(candidate, ["version"], { encoding: "utf8", env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }).stdout?.trim() ?? "";
+    const version = runSync(candidate, ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } }).stdout.trim();
     return { binDir, version: version.replace(/^v/, "") };
   }
   throw new Error(`The engine tier needs the Pulumi CLI, and \`pulumi\` is not on PATH. ${FIX}`);
@@ -184,12 +184,8 @@ export function stateResources(stateText: string): StateResource[] {
  * exportStack adds --show-secrets, which would decrypt secrets into plaintext).
  */
 export function cliStackExport(sandbox: EngineSandbox, workDir: string, stackName: string): string {
-  const result = spawnSync("pulumi", ["stack", "export", "--stack", stackName, "--non-interactive"], {
-    cwd: workDir,
-    env: { ...process.env, ...sandbox.envVars },
-    encoding: "utf8",
-  });
-  if (result.status !== 0) throw new Error(`pulumi stack export failed (exit ${result.status}): ${result.stderr}`);
+  const result = runSync("pulumi", ["stack", "export", "--stack", stackName, "--non-interactive"], { cwd: workDir, env: { ...process.env, ...sandbox.envVars } });
+  if (result.code !== 0) throw new Error(`pulumi stack export failed (exit ${result.code}): ${result.stderr}`);
   return result.stdout + result.stderr;
 }
 

@@ -2,9 +2,9 @@
  * The import-boundary lint rule (eslint.config.mjs, README "Layers"): real ESLint with the
  * project's config, over small sources placed in each layer's folder.
  */
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../support/built-package";
+import { describeFailure, runSync } from "../support/child";
 
 const FORMS: [string, (spec: string) => string][] = [
   ["import", (spec) => `import { x } from "${spec}";\nexport const y = x;\n`],
@@ -53,12 +53,9 @@ const cases: Case[] = [
 // One ESLint process for every case (it loads the config with import(), which jest cannot run).
 const results = new Map<string, string[]>();
 beforeAll(() => {
-  const out = execFileSync(process.execPath, [join(REPO_ROOT, "test", "support", "lint-texts.mjs"), REPO_ROOT], {
-    input: JSON.stringify(cases.map(({ file, code }) => ({ file, code }))),
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  (JSON.parse(out) as string[][]).forEach((messages, i) => results.set(cases[i]!.label, messages));
+  const result = runSync(process.execPath, [join(REPO_ROOT, "test", "support", "lint-texts.mjs"), REPO_ROOT], { input: JSON.stringify(cases.map(({ file, code }) => ({ file, code }))), timeoutMs: 110_000 });
+  if (result.code !== 0) throw new Error(describeFailure("lint-texts.mjs", result));
+  (JSON.parse(result.stdout) as string[][]).forEach((messages, i) => results.set(cases[i]!.label, messages));
 }, 120_000);
 
 describe.each(FORBIDDEN)("%s", (file, specs) => {

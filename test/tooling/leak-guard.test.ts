@@ -2,7 +2,6 @@
  * test/support/leak-guard.ts (every tier fails a test that prints a token or key material) and
  * the detector behind it, containsKeyMaterial.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { parsePrivateKey } from "../../src/core/private-key";
 import { findLeaks } from "../support/leak-guard";
 import { containsKeyMaterial, generatedTestKeys, generateTestKey, keyMaterialNeedles } from "../support/keys";
 import { REPO_ROOT } from "../support/built-package";
+import { runNode } from "../support/child";
 
 describe("containsKeyMaterial", () => {
   test("finds a 12-character run of every needle at every offset, odd ones included", () => {
@@ -49,7 +49,7 @@ describe("findLeaks", () => {
 describe("the guard in a jest run", () => {
   test("every jest project loads it", () => {
     const config = require(join(REPO_ROOT, "jest.config.js")) as { projects: { displayName: string; setupFilesAfterEnv?: string[] }[] };
-    expect(config.projects.map((p) => p.displayName).sort()).toEqual(["component", "engine", "runtime", "tooling", "unit"]);
+    expect(config.projects.map((p) => p.displayName).sort()).toEqual(["component", "consumers", "engine", "runtime", "tooling", "unit"]);
     for (const project of config.projects) expect([project.displayName, project.setupFilesAfterEnv]).toEqual([project.displayName, ["<rootDir>/test/support/leak-guard.ts"]]);
   });
 
@@ -64,9 +64,7 @@ describe("the guard in a jest run", () => {
       );
       const report = join(dir, "report.json");
       const jestBin = require.resolve("jest/bin/jest", { paths: [REPO_ROOT] });
-      const child = await new Promise<{ stdout: string; stderr: string }>((done) => {
-        execFile(process.execPath, [jestBin, "--config", configFile, "--ci", "--json", `--outputFile=${report}`], { cwd: REPO_ROOT, timeout: 60_000, maxBuffer: 16 << 20 }, (_error, stdout, stderr) => done({ stdout, stderr }));
-      });
+      const child = await runNode([jestBin, "--config", configFile, "--ci", "--json", `--outputFile=${report}`], { cwd: REPO_ROOT, timeoutMs: 60_000 });
       const result = JSON.parse(readFileSync(report, "utf8")) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
       const tests = result.testResults[0]!.assertionResults;
       expect(tests.map((t) => [t.title.split(":")[0], t.status])).toEqual([

@@ -2,18 +2,14 @@
  * scripts/test-all.mjs (`npm test`): what counts as a failure, and tier selection. It is an ES
  * module, so it runs in child node processes rather than in jest's module loader.
  */
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../support/built-package";
+import { runNode } from "../support/child";
 
 const SCRIPT = join(REPO_ROOT, "scripts", "test-all.mjs");
 
-function node(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, args, { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+function node(args: string[]): ReturnType<typeof runNode> {
+  return runNode(args, { cwd: REPO_ROOT, timeoutMs: 30_000 });
 }
 
 interface JestSummary {
@@ -60,7 +56,7 @@ describe("selection", () => {
   test("no arguments: every tier on every Node line, in tool-versions.env's order", async () => {
     const lines = (await call<Record<string, string>>("toolVersions")).NODE_LINES!.split(" ");
     expect(lines).toEqual(["24", "22"]);
-    expect(await call("parseSelection", [], lines)).toEqual({ tiers: ["unit", "component", "engine", "runtime", "tooling"], nodes: ["24", "22"] });
+    expect(await call("parseSelection", [], lines)).toEqual({ tiers: ["unit", "component", "engine", "runtime", "tooling", "consumers"], nodes: ["24", "22"] });
   });
 
   test("tiers and --node narrow it; repeats collapse", async () => {
@@ -68,7 +64,7 @@ describe("selection", () => {
   });
 
   test("an unknown tier or Node line is an error naming the valid ones", async () => {
-    expect(await call("parseSelection", ["units"], ["24", "22"])).toEqual({ error: "unknown tier 'units'; valid tiers: unit, component, engine, runtime, tooling (none: all of them)." });
+    expect(await call("parseSelection", ["units"], ["24", "22"])).toEqual({ error: "unknown tier 'units'; valid tiers: unit, component, engine, runtime, tooling, consumers (none: all of them)." });
     expect(await call("parseSelection", ["--node", "20"], ["24", "22"])).toEqual({ error: "unknown Node line '20'; supported lines: 24, 22." });
     expect(await call("parseSelection", ["--node"], ["24", "22"])).toEqual({ error: "unknown Node line ''; supported lines: 24, 22." });
   });
@@ -82,6 +78,6 @@ test("an unknown tier name exits 2 with the valid names, before building anythin
   const result = await node([SCRIPT, "unit", "units"]);
   expect(result.code).toBe(2);
   expect(result.stderr).toContain("unknown tier 'units'");
-  expect(result.stderr).toContain("valid tiers: unit, component, engine, runtime, tooling");
+  expect(result.stderr).toContain("valid tiers: unit, component, engine, runtime, tooling, consumers");
   expect(result.stdout).not.toContain("== build");
 });

@@ -4,11 +4,11 @@
  * in a consumer project, under Pulumi's TypeScript template settings (CommonJS,
  * `moduleResolution: "node"`) and under `node16`.
  */
-import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { installPackedConsumer, REPO_ROOT } from "../support/consumer-project";
+import { runNode } from "../support/child";
+import { packedConsumer, REPO_ROOT } from "../support/consumer-project";
 
 const TSC = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
 const PROGRAMS = join(__dirname, "programs");
@@ -26,18 +26,15 @@ function readmeSnippets(): string[] {
   return [...quickstart.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-function tsc(project: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [TSC, "-p", project, "--noEmit"], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
-    });
-  });
+async function tsc(project: string): Promise<{ code: number; output: string }> {
+  const { code, stdout, stderr } = await runNode([TSC, "-p", project, "--noEmit"], { timeoutMs: 170_000 });
+  return { code, output: stdout + stderr };
 }
 
 let work: string;
 
-beforeAll(async () => {
-  const { dir: consumer } = await installPackedConsumer();
+beforeAll(() => {
+  const { dir: consumer } = packedConsumer("pulumi");
   work = mkdtempSync(join(tmpdir(), "asc-credential-types-"));
   symlinkSync(join(consumer, "node_modules"), join(work, "node_modules"));
   const sources = join(work, "src");
