@@ -1,7 +1,7 @@
 import { DEFAULT_ASC_BASE_URL } from "../apple/options";
 import { probeCredential } from "../apple/probe-credential";
 import type { ErrorCode } from "../core/errors";
-import type { ValidationIssue } from "../core/identifiers";
+import { renamedKeyFile, type ValidationIssue } from "../core/identifiers";
 import { validateCredential } from "../core/validate";
 import { describeSource, type ResolvedCredential } from "../runtime/resolve";
 import { permissionProblem } from "./credential-options";
@@ -75,7 +75,14 @@ export async function runDoctor(resolved: ResolvedCredential, options: DoctorOpt
   const keyIdIssues = byField("keyId");
   if (!resolved.keyId) checks.push(fail("key-id", "KEY_ID_INVALID", `no key ID: not given${source?.kind === "file" ? " and the file is not named AuthKey_<KEYID>.p8" : ""}`, FIXES.KEY_ID_INVALID ?? "pass --key-id"));
   else if (keyIdIssues.length > 0) checks.push(fromIssues("key-id", keyIdIssues));
-  else checks.push(pass("key-id", `${resolved.keyId.value} (from ${resolved.keyId.from})`));
+  else {
+    const renamed = resolved.fileName ? renamedKeyFile(resolved.fileName) : undefined;
+    checks.push(
+      renamed
+        ? { id: "key-id", status: "warn", code: null, message: `${resolved.keyId.value} (from ${resolved.keyId.from}); the file's name is a browser's name for a second download, and tools that find keys by name (altool, codemagic) look for ${renamed}`, fix: `rename the file to ${renamed}` }
+        : pass("key-id", `${resolved.keyId.value} (from ${resolved.keyId.from})`),
+    );
+  }
 
   const issuerIssues = [...byField("issuerId"), ...byField("keyType")];
   if (issuerIssues.length > 0) checks.push(fromIssues("issuer-id", issuerIssues));

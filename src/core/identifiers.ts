@@ -14,13 +14,23 @@ export type KeyType = "team" | "individual";
 
 const KEY_ID = /^[A-Z0-9]{10}$/;
 const ISSUER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const AUTH_KEY_FILE = /^AuthKey_([A-Za-z0-9]+)\.p8$/;
+// Apple's download name, also as browsers rename a second download: "AuthKey_X (1).p8", "AuthKey_X(1).p8", "AuthKey_X-1.p8".
+const AUTH_KEY_FILE = /^AuthKey_([A-Za-z0-9]+)(\s?\(\d{1,3}\)|-\d{1,3})?\.p8$/;
 /** Where App Store Connect shows Key IDs and the Issuer ID; messages point users there. */
 export const KEYS_PAGE = "App Store Connect > Users and Access > Integrations > App Store Connect API";
 
 /** The Key ID Apple put in an `AuthKey_<KEYID>.p8` file name (any directory), or undefined. */
 export function keyIdFromFileName(path: string): string | undefined {
   return AUTH_KEY_FILE.exec(path.split(/[\\/]/).pop() ?? path)?.[1];
+}
+
+/**
+ * When a browser renamed a second download (`AuthKey_X (1).p8`): the name tools that find keys by
+ * name (altool, codemagic) expect instead. Undefined for Apple's own name or any other.
+ */
+export function renamedKeyFile(path: string): string | undefined {
+  const match = AUTH_KEY_FILE.exec(path.split(/[\\/]/).pop() ?? path);
+  return match?.[2] ? `AuthKey_${match[1]}.p8` : undefined;
 }
 
 function looksLikeKeyMaterial(value: string): boolean {

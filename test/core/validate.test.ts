@@ -189,6 +189,7 @@ describe("every core error code is reachable from realistic input", () => {
       team({ privateKey: key.publicKeyPem }),
       team({ privateKey: ed25519 }),
       team({ privateKey: p384 }),
+      team({ privateKey: key.pem + generateTestKey().pem }),
       team({ keyId: "2X9R4HXF3" }),
       team({ keyId: "pricing-automation" }),
       team({ privateKeyFileName: "AuthKey_ABCDE12345.p8" }),
