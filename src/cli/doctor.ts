@@ -2,6 +2,7 @@ import { DEFAULT_ASC_BASE_URL } from "../apple/options";
 import { probeCredential } from "../apple/probe-credential";
 import type { ErrorCode } from "../core/errors";
 import { renamedKeyFile, type ValidationIssue } from "../core/identifiers";
+import { redact } from "../core/redact";
 import { validateCredential } from "../core/validate";
 import { describeSource, type ResolvedCredential } from "../runtime/resolve";
 import { permissionProblem } from "./credential-options";
@@ -35,9 +36,10 @@ export async function runDoctor(resolved: ResolvedCredential, options: DoctorOpt
     credential: {
       keySource: source?.kind ?? null,
       keySourceName: source?.name ?? null,
-      keyId: resolved.keyId?.value ?? null,
+      // What was given, redacted: the report shows an identifier, never a key pasted in its place.
+      keyId: resolved.keyId ? redact(resolved.keyId.value) : null,
       keyIdSource: resolved.keyId ? (KEY_ID_SOURCES[resolved.keyId.from] ?? "env") : null,
-      issuerId: resolved.issuerId?.value ?? null,
+      issuerId: resolved.issuerId ? redact(resolved.issuerId.value) : null,
       keyType: resolved.keyType.value,
       fingerprint: null,
     },

@@ -53,6 +53,10 @@ async function check(_olds: Props, news: Props): Promise<CheckResult> {
   const fileName = known("privateKeyFileName");
   if (fileName !== undefined && typeof fileName !== "string") {
     failures.push(failure("privateKeyFileName", fileName, `privateKeyFileName must be a file name like AuthKey_2X9R4HXF34.p8, but a value of type ${typeof fileName} was given.`));
+  } else if (typeof fileName === "string" && !isSafeToPrint(fileName, 255)) {
+    // Inputs are stored in the state as they are (this one not as a secret): a key pasted here
+    // must stop the preview rather than be kept.
+    failures.push(failure("privateKeyFileName", fileName, "privateKeyFileName must be a file name like AuthKey_2X9R4HXF34.p8, but the value given is not one (it may hold key material). Pass the key in privateKey and its file's name here."));
   }
   const validation = validateCredential({
     keyId: known("keyId") as string,

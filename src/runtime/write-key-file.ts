@@ -9,7 +9,7 @@ import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openS
 import { dirname, join } from "node:path";
 import { AscCredentialError } from "../core/errors";
 import { parsePrivateKey } from "../core/private-key";
-import { quote } from "../core/redact";
+import { quote, redact } from "../core/redact";
 
 /** Options of {@link writeKeyFile} and {@link writePrivateFiles}. */
 export interface WriteKeyFileOptions {
@@ -81,6 +81,11 @@ export function writePrivateFiles(directory: string, files: PrivateFile[], optio
 /** Makes sure `directory` exists, is a directory, and only its owner can enter it. */
 export function preparePrivateDirectory(directory: string, createParents: boolean): void {
   const where = quote(directory);
+  // A key goes where tools are pointed at by path: a path the redaction would change (it may hold
+  // key material) is refused, not created.
+  if (redact(directory) !== directory || [...directory].some((c) => c.charCodeAt(0) < 0x20)) {
+    throw outputError(`the directory ${where} does not look like a directory path (it may hold key material or a token). Pass a plain path.`);
+  }
   let stats;
   try {
     stats = lstatSync(directory);

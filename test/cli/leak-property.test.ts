@@ -1,0 +1,133 @@
+/**
+ * The CLI's central promise: whatever slot a key (or a token) lands in — a path flag, an ID flag,
+ * a URL, a stack name, any environment variable the resolver reads — no 12-character run of it
+ * reaches stdout, stderr or `--json`. Every command × every slot × every accepted encoding of a
+ * generated key, and a token, run through the CLI's `main` in this process (the built binary is
+ * the same code; test/cli/cli.test.ts runs it as a process).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../../src/cli/main";
+import { ISSUER_ID_VARIABLES, KEY_CONTENT_VARIABLES, KEY_DIRECTORY_VARIABLE, KEY_ID_VARIABLES, KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE } from "../../src/runtime/resolve";
+import { createToken } from "../../src/core";
+import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+
+jest.setTimeout(300_000);
+
+let dir: string;
+let key: TestKey;
+let keyFile: string;
+let token: string;
+/** The encodings of the key a user could paste, plus a token. */
+let payloads: [string, string][];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "asc-cli-leak-"));
+  key = generateTestKey();
+  // The key the commands do use, in its file; the payload is another key, in the wrong slot.
+  const used = generateTestKey();
+  keyFile = join(dir, `AuthKey_${TEAM.keyId}.p8`);
+  writeFileSync(keyFile, used.pem, { mode: 0o600 });
+  token = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
+  const forms = Object.entries(acceptedForms(key)).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  const bodyLine = key.pem.split("\n")[1]!;
+  payloads = [...forms, ["a single PEM body line", bodyLine], ["hex of the DER", key.der.toString("hex")], ["a token", token]];
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Environment that keeps every AWS call on this machine and failing fast. */
+const BASE_ENV = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", HOME: "" };
+
+interface Case {
+  command: string[];
+  /** The command line with the payload in the slot. */
+  args: (payload: string) => string[];
+  env?: (payload: string) => Record<string, string>;
+}
+
+const team = (): string[] => ["--key", keyFile, "--issuer-id", TEAM.issuerId];
+const COMMANDS: string[][] = [["doctor"], ["doctor", "--json"], ["token"], ["fingerprint"], ["config"], ["export", "--format", "env"]];
+
+function flagCases(): [string, Case][] {
+  const flags: [string, (p: string, command: string[]) => string[]][] = [
+    ["--key", (p) => ["--key", p, "--issuer-id", TEAM.issuerId]],
+    ["--key-env (the variable's name)", (p) => ["--key-env", p, "--issuer-id", TEAM.issuerId]],
+    ["--key-id", (p) => [...team(), "--key-id", p]],
+    ["--issuer-id", (p) => ["--key", keyFile, "--issuer-id", p]],
+    ["--secret-id", (p) => ["--secret-id", p, "--read-timeout", "300"]],
+    ["--version-stage", (p) => ["--secret-id", "s", "--version-stage", p, "--read-timeout", "300"]],
+    ["--region", (p) => ["--secret-id", "s", "--region", p, "--read-timeout", "300"]],
+    ["--read-timeout", (p) => [...team(), "--read-timeout", p]],
+    ["an unknown flag's value", (p) => [...team(), `--${p.slice(0, 200)}`]],
+    ["a positional argument", (p) => [...team(), p]],
+  ];
+  const perCommand: [string, (p: string, command: string[]) => string[]][] = [
+    ["--base-url (doctor)", (p, c) => (c[0] === "doctor" ? [...team(), "--online", "--base-url", p] : [])],
+    ["--lifetime (token)", (p, c) => (c[0] === "token" ? [...team(), "--lifetime", p] : [])],
+    ["--scope (token)", (p, c) => (c[0] === "token" ? [...team(), "--scope", p] : [])],
+    ["--stack (config)", (p, c) => (c[0] === "config" ? [...team(), "--stack", p] : [])],
+    ["--prefix (config)", (p, c) => (c[0] === "config" ? [...team(), "--prefix", p] : [])],
+    ["--out (export)", (p, c) => (c[0] === "export" ? [...team(), "--out", join(dir, "out", p.slice(0, 200))] : [])],
+    ["--format (export)", (p, c) => (c[0] === "export" ? [...team(), "--format", p] : [])],
+  ];
+  return COMMANDS.flatMap((command) =>
+    [...flags, ...perCommand]
+      .filter(([, build]) => build("x", command).length > 0)
+      .map(([slot, build]): [string, Case] => [`${command.join(" ")} ${slot}`, { command, args: (p) => build(p, command) }]),
+  );
+}
+
+function envCases(): [string, Case][] {
+  const variables = [...KEY_ID_VARIABLES, ...ISSUER_ID_VARIABLES, ...KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE, KEY_DIRECTORY_VARIABLE, "GITHUB_ENV", "RUNNER_TEMP"];
+  const contentVariables = [...KEY_CONTENT_VARIABLES];
+  return COMMANDS.flatMap((command) => [
+    ...variables.map((name): [string, Case] => [`${command.join(" ")} $${name}`, { command, args: () => [], env: (p) => ({ APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, [name]: p }) }]),
+    // The key's own variables hold the payload as a key: accepted or refused, never echoed.
+    ...contentVariables.map((name): [string, Case] => [`${command.join(" ")} $${name} (as the key)`, { command, args: () => ["--key-id", TEAM.keyId, "--issuer-id", TEAM.issuerId], env: (p) => ({ [name]: p }) }]),
+  ]);
+}
+
+async function runMain(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(args, { out: (t) => void (out += t), err: (t) => void (err += t), env: { ...BASE_ENV, ...env }, colour: false });
+  return { code, out, err };
+}
+
+test("the matrix is what it claims: every command, every slot, every encoding", () => {
+  const cases = [...flagCases(), ...envCases()];
+  expect(payloads.length).toBeGreaterThanOrEqual(20);
+  expect(cases.length).toBeGreaterThanOrEqual(150);
+  process.stdout.write(`CLI leak matrix: ${cases.length} command x slot cases x ${payloads.length} payloads = ${cases.length * payloads.length} runs\n`);
+});
+
+describe.each(["flags", "environment"] as const)("%s", (kind) => {
+  test("no slot echoes any 12-character run of the key or the token", async () => {
+    const cases = kind === "flags" ? flagCases() : envCases();
+    const leaks: string[] = [];
+    let runs = 0;
+    for (const [label, c] of cases) {
+      for (const [form, payload] of payloads) {
+        const { out, err } = await runMain([...c.command, ...c.args(payload)], c.env?.(payload) ?? {});
+        runs++;
+        // `token` prints a token by design, made from the key the command uses; never the payload.
+        const printed = `${out}\n${err}`;
+        if (containsKeyMaterial(printed, key)) leaks.push(`${label} <- ${form}: key material`);
+        // `token` prints a token made by design from the key the command uses: same header and
+        // claims as the payload token, so there only the payload's signature must not appear.
+        const segments = c.command[0] === "token" ? token.split(".").slice(2) : token.split(".");
+        for (const segment of segments) {
+          for (let i = 0; i + 12 <= segment.length; i += 4) {
+            if (printed.includes(segment.slice(i, i + 12))) {
+              leaks.push(`${label} <- ${form}: the token`);
+              break;
+            }
+          }
+        }
+      }
+    }
+    expect(leaks).toEqual([]);
+    expect(runs).toBeGreaterThan(1000);
+  });
+});
