@@ -1,0 +1,217 @@
+/**
+ * The built CLI's key sources and polish, as a process: `--key -` (stdin), pipes that never
+ * deliver (bounded), a directory given as the key, the permission warning on every command that
+ * reads a key file, the ecosystem's variable names, `--version`, per-command `--help`, and
+ * `config --prefix` / `--key-env`.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parsePrivateKey } from "../../src/core/private-key";
+import { run } from "../support/child";
+import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { CLI, ensureBuilt, runCli, type CliResult } from "./built-cli";
+
+jest.setTimeout(60_000);
+
+let dir: string;
+let key: TestKey;
+let keyFile: string;
+let fingerprint: string;
+const team = ["--issuer-id", TEAM.issuerId];
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), "asc-cli-sources-"));
+  key = generateTestKey();
+  fingerprint = parsePrivateKey(key.pem).fingerprint;
+  keyFile = join(dir, `AuthKey_${TEAM.keyId}.p8`);
+  writeFileSync(keyFile, key.pem, { mode: 0o600 });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectClean(result: CliResult): void {
+  expect(containsKeyMaterial(result.stdout, key)).toBe(false);
+  expect(containsKeyMaterial(result.stderr, key)).toBe(false);
+}
+
+describe("--key - reads the key from stdin", () => {
+  test("fingerprint and token read a piped key", async () => {
+    const fp = await runCli(["fingerprint", "--key", "-"], {}, { input: key.pem });
+    expect([fp.code, fp.stdout]).toEqual([0, `${fingerprint}\n`]);
+    const token = await runCli(["token", "--key", "-", "--key-id", TEAM.keyId, ...team], {}, { input: Buffer.from(key.pem).toString("base64") });
+    expect(token.code).toBe(0);
+    expect(token.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expectClean(fp);
+  });
+
+  test("an empty stdin is KEY_EMPTY, said as such", async () => {
+    const result = await runCli(["fingerprint", "--key", "-"], {}, { input: "" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/KEY_EMPTY: .*pipe that delivered nothing/);
+  });
+
+  test("a stdin that stays open without data gives up at --read-timeout", async () => {
+    // The test holds stdin open and writes nothing: the CLI must not wait for it.
+    const child = spawn(process.execPath, [CLI, "fingerprint", "--key", "-", "--read-timeout", "300"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.stdin.destroy();
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/SECRET_READ_FAILED: --key - \(stdin\) delivered no key within 300 ms/);
+  });
+});
+
+describe("named pipes (process substitution, FIFOs)", () => {
+  test("a FIFO with no writer does not hang the command: it gives up at --read-timeout, saying why", async () => {
+    const fifo = join(dir, "no-writer.fifo");
+    expect((await run("mkfifo", [fifo])).code).toBe(0);
+    const result = await runCli(["fingerprint", "--key", fifo, "--read-timeout", "300"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/SECRET_READ_FAILED: --key '.*no-writer\.fifo' delivered no key within 300 ms \(a pipe nobody writes to/);
+  });
+
+  test("a FIFO whose writer never writes gives up at --read-timeout, for every command", async () => {
+    const fifo = join(dir, "stalled.fifo");
+    expect((await run("mkfifo", [fifo])).code).toBe(0);
+    // A writer that holds the pipe open (non-blocking open of a FIFO for writing needs a reader, so
+    // the test opens it read-write to keep it alive).
+    const holder = openSync(fifo, "r+");
+    try {
+      for (const command of [["doctor"], ["token"], ["fingerprint"], ["config"], ["export", "--format", "env", "--out", join(dir, "out-fifo")]]) {
+        const result = await runCli([...command, "--key", fifo, "--key-id", TEAM.keyId, ...team, "--read-timeout", "300"]);
+        expect([command[0], result.code]).toEqual([command[0], 1]);
+        expect(result.stdout + result.stderr).toMatch(/SECRET_READ_FAILED|delivered no key within 300 ms/);
+      }
+    } finally {
+      closeSync(holder);
+    }
+  });
+
+  test("a FIFO with a writer delivers the key", async () => {
+    const fifo = join(dir, "writer.fifo");
+    expect((await run("mkfifo", [fifo])).code).toBe(0);
+    const writer = spawn("sh", ["-c", `cat "${keyFile}" > "${fifo}"`]);
+    const result = await runCli(["fingerprint", "--key", fifo]);
+    writer.kill();
+    expect([result.code, result.stdout]).toEqual([0, `${fingerprint}\n`]);
+  });
+});
+
+test("a directory passed as --key gets one clear message", async () => {
+  const result = await runCli(["fingerprint", "--key", dir]);
+  expect(result.code).toBe(1);
+  expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^asc-credential: SECRET_READ_FAILED: --key '.*' is a directory\. Point it at the AuthKey_<KEYID>\.p8 file itself\.$/), expect.stringMatching(/^fix: /)]);
+});
+
+describe("the permission warning appears for every command that reads a key file", () => {
+  test.each([["token"], ["fingerprint"], ["config"], ["export", "--format", "env"]])("%s", async (...command) => {
+    const open = join(dir, `open-${command[0]}`, `AuthKey_${TEAM.keyId}.p8`);
+    mkdirSync(join(dir, `open-${command[0]}`), { recursive: true });
+    writeFileSync(open, key.pem, { mode: 0o644 });
+    const result = await runCli([...command, "--key", open, ...team, ...(command[0] === "export" ? ["--out", join(dir, `export-${command[0]}`)] : [])]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning: the key file '.*' is readable by every user \(mode 644\); fix: chmod 600 /);
+    expect(result.stdout).not.toMatch(/warning/);
+    expectClean(result);
+  });
+
+  test("doctor shows it as a warning check, not a failure", async () => {
+    const open = join(dir, "open-doctor.p8");
+    writeFileSync(open, key.pem, { mode: 0o640 });
+    const result = await runCli(["doctor", "--key", open, "--key-id", TEAM.keyId, ...team]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^WARN\s+key-permissions\s+the key file .* is readable by its group \(mode 640\)/m);
+  });
+});
+
+describe("the ecosystem's variable names on the way in", () => {
+  test("a codemagic-configured shell: APP_STORE_CONNECT_KEY_IDENTIFIER and @file:", async () => {
+    const result = await runCli(["doctor", "--json"], { APP_STORE_CONNECT_KEY_IDENTIFIER: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: `@file:${keyFile}` });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).credential).toMatchObject({ keySource: "file", keyId: TEAM.keyId, keyIdSource: "env", issuerId: TEAM.issuerId, fingerprint });
+  });
+
+  test("fastlane's and EAS's names", async () => {
+    for (const env of [
+      { APP_STORE_CONNECT_API_KEY_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_API_KEY_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_API_KEY_KEY_FILEPATH: keyFile },
+      { EXPO_ASC_KEY_ID: TEAM.keyId, EXPO_ASC_ISSUER_ID: TEAM.issuerId, EXPO_ASC_API_KEY_PATH: keyFile },
+    ]) {
+      const result = await runCli(["token"], env);
+      expect(result.code).toBe(0);
+    }
+  });
+
+  test("two tools' variables naming different keys: an error naming both, exit 1", async () => {
+    const result = await runCli(["token"], { APP_STORE_CONNECT_KEY_ID: TEAM.keyId, ASC_KEY_ID: "7MN3QZ8WLP", APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/SOURCE_CONFLICT: APP_STORE_CONNECT_KEY_ID is '2X9R4HXF34' but ASC_KEY_ID is '7MN3QZ8WLP'/);
+  });
+
+  test("AuthKey_<KEYID>.p8 found in ~/.appstoreconnect/private_keys from the Key ID alone", async () => {
+    const home = join(dir, "home");
+    mkdirSync(join(home, ".appstoreconnect", "private_keys"), { recursive: true });
+    writeFileSync(join(home, ".appstoreconnect", "private_keys", `AuthKey_${TEAM.keyId}.p8`), key.pem, { mode: 0o600 });
+    const result = await runCli(["fingerprint"], { HOME: home, APP_STORE_CONNECT_KEY_ID: TEAM.keyId });
+    expect([result.code, result.stdout]).toEqual([0, `${fingerprint}\n`]);
+  });
+
+  test("doctor with no key anywhere fails its key-source check, naming what to set", async () => {
+    const result = await runCli(["doctor"], { HOME: join(dir, "empty-home") });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL\s+key-source\s+no private key was given/m);
+  });
+});
+
+describe("polish", () => {
+  test("--version prints the package version", async () => {
+    const result = await runCli(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${(JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string }).version}\n`);
+  });
+
+  test.each(["doctor", "token", "fingerprint", "config", "export"])("%s --help prints its own usage and exits 0", async (command) => {
+    const result = await runCli([command, "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^Usage: asc-credential ${command} `));
+    expect(result.stdout).toContain("--key FILE");
+  });
+
+  test("config --prefix names the per-integration config keys; --key-env pipes the variable", async () => {
+    const prefixed = await runCli(["config", "--key", keyFile, ...team, "--prefix", "ci"]);
+    expect(prefixed.stdout.split("\n").filter((l) => l.startsWith("pulumi "))).toEqual([
+      `pulumi config set ciKeyId ${TEAM.keyId}`,
+      `pulumi config set issuerId ${TEAM.issuerId}`,
+      `pulumi config set --secret ciPrivateKey < ${keyFile}`,
+    ]);
+    const fromEnv = await runCli(["config", "--key-env", "CI_ASC_KEY", "--key-id", TEAM.keyId, ...team], { CI_ASC_KEY: key.pem });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toContain("printenv CI_ASC_KEY | pulumi config set --secret privateKey");
+    expectClean(prefixed);
+    expectClean(fromEnv);
+  });
+
+  test("a browser-renamed key file works, with a warning naming the name tools expect", async () => {
+    const renamed = join(dir, `AuthKey_${TEAM.keyId} (1).p8`);
+    writeFileSync(renamed, key.pem, { mode: 0o600 });
+    const result = await runCli(["doctor", "--key", renamed, ...team]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^WARN\\s+key-id\\s+${TEAM.keyId} \\(from the file name\\); the file's name is a browser's name for a second download`, "m"));
+    expect(result.stdout).toContain(`rename the file to AuthKey_${TEAM.keyId}.p8`);
+  });
+
+  test("export --format env writes the key 0600 in a 0700 directory and prints only paths and IDs", async () => {
+    const out = join(dir, "exported");
+    const result = await runCli(["export", "--format", "env", "--key", keyFile, ...team, "--out", out]);
+    expect(result.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o700);
+    const written = join(out, `AuthKey_${TEAM.keyId}.p8`);
+    expect(statSync(written).mode & 0o777).toBe(0o600);
+    expect(parsePrivateKey(readFileSync(written, "utf8")).fingerprint).toBe(fingerprint);
+    expect(result.stdout).toContain(`export APP_STORE_CONNECT_KEY_IDENTIFIER=${TEAM.keyId}\n`);
+    expect(result.stdout).toContain(`export APP_STORE_CONNECT_PRIVATE_KEY=@file:${written}\n`);
+    expectClean(result);
+  });
+});
