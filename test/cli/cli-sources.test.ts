@@ -135,7 +135,7 @@ describe("the ecosystem's variable names on the way in", () => {
   });
 
   test("fastlane's and EAS's names", async () => {
-    for (const env of [
+    for (const env of <Record<string, string>[]>[
       { APP_STORE_CONNECT_API_KEY_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_API_KEY_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_API_KEY_KEY_FILEPATH: keyFile },
       { EXPO_ASC_KEY_ID: TEAM.keyId, EXPO_ASC_ISSUER_ID: TEAM.issuerId, EXPO_ASC_API_KEY_PATH: keyFile },
     ]) {
