@@ -610,3 +610,57 @@ describe("rotation and onRotate", () => {
     expect(containsKeyMaterial(JSON.stringify(cmd), keyA)).toBe(false);
   });
 });
+
+describe("ordinary Pulumi values as inputs", () => {
+  const EXCLUSIVE = "aws:iam/policyAttachment:PolicyAttachment";
+
+  test("readers as one Output of a list (a StackReference output): one exclusive attachment of the reader policy to those roles", async () => {
+    const b = await build({ privateKey: keyA.pem, readers: pulumi.output([READER_A, READER_B, READER_A]) });
+    await settle([b.component.readerPolicyArn]);
+    expect(b.run.all(T.attachment)).toHaveLength(0);
+    const attachment = b.run.one(EXCLUSIVE);
+    expect(attachment.name).toBe("ci-readers");
+    expect(attachment.inputs).toEqual({ policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102`, roles: ["reader-a", "reader-b"] });
+    // The resource policy names the same readers.
+    expect(JSON.stringify(b.run.one(T.secretPolicy).inputs.policy)).toContain("reader-b");
+  });
+
+  test("readers as aws.iam.Role objects: attached by the role's name, named by position", async () => {
+    const run = await startRun();
+    const roleA = new aws.iam.Role("lambda", { assumeRolePolicy: "{}" });
+    const roleB = new aws.iam.Role("task", { assumeRolePolicy: "{}" });
+    const c = new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [roleA, READER_C, roleB] });
+    await settle([c.readerPolicyArn]);
+    expect(run.all(T.attachment).map((a) => [a.name, a.inputs.role]).sort()).toEqual([
+      ["ci-reader-#0", "lambda"],
+      ["ci-reader-#1", "task"],
+      ["ci-reader-reader-c", "reader-c"],
+    ]);
+  });
+
+  test("role as an Output: recorded like a plain one; ADMIN from an Output still needs allowAdminRole, and stops the secret", async () => {
+    const ok = await build({ privateKey: keyA.pem, role: pulumi.output<AscRole[]>(["SALES", "FINANCE"]) });
+    expect(await valueOf(ok.component.roles)).toEqual(["SALES", "FINANCE"]);
+    expect((ok.run.one(T.secret).inputs.tags as Record<string, string>)["asc:roles"]).toBe("SALES FINANCE");
+
+    const caught = catchProgramErrors();
+    try {
+      const run = await startRun();
+      new AppStoreConnectApiKey("admin", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, role: pulumi.output<AscRole>("ADMIN") });
+      const error = await firstProgramError(caught);
+      expect(error?.message).toContain("role: ADMIN was declared but allowAdminRole is not true");
+      expect(run.all(T.secret)).toHaveLength(0);
+      expect(run.all(T.version)).toHaveLength(0);
+    } finally {
+      caught.stop();
+    }
+  });
+
+  test("the probe, the secret and the secret version are exposed for dependsOn", async () => {
+    const b = await build({ privateKey: keyA.pem });
+    expect(pulumi.CustomResource.isInstance(b.component.probe)).toBe(true);
+    expect(b.component.secret).toBeInstanceOf(aws.secretsmanager.Secret);
+    expect(b.component.secretVersion).toBeInstanceOf(aws.secretsmanager.SecretVersion);
+    expect(await valueOf(b.component.secretVersion.versionId)).toBe(await valueOf(b.component.secretVersionId));
+  });
+});
