@@ -14,8 +14,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
-import { jsonOutput, loadBuilt, machine, median, numberOption, require, root } from "./common.mjs";
+import { jsonOutput, loadBuilt, machine, numberOption, require, root, sideBySide, versions } from "./common.mjs";
 
 const ROUNDS = numberOption("rounds", 40);
 const { formatStoredCredential, parsePrivateKey } = loadBuilt("runtime/index.js");
@@ -92,15 +91,6 @@ async function startMoto() {
   throw new Error(`moto did not start on ${endpoint}`);
 }
 
-/** Wall time of one process, in ms; fails loudly if the job did not print a token length. */
-function timeProcess(dir, script, env) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, [path.join(dir, script)], { cwd: dir, env, encoding: "utf8" });
-  const ms = performance.now() - started;
-  if (result.status !== 0 || !/^\d+$/.test(result.stdout)) throw new Error(`${script} failed (exit ${result.status}): ${result.stderr.slice(0, 500)}`);
-  return ms;
-}
-
 const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const parsed = parsePrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }).toString());
 const moto = await startMoto();
@@ -113,35 +103,18 @@ try {
   );
   const base = { PATH: process.env.PATH, HOME: process.env.HOME };
   const variants = {
-    "hand-env": ["hand-env.js", { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID }],
-    "package-env": ["package-env.js", { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID }],
-    "hand-sm": ["hand-sm.js", { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID }],
-    "package-sm": ["package-sm.js", { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID }],
+    "hand-env": { args: [path.join(dir, "hand-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID } },
+    "package-env": { args: [path.join(dir, "package-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID } },
+    "hand-sm": { args: [path.join(dir, "hand-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID } },
+    "package-sm": { args: [path.join(dir, "package-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID } },
   };
-  const names = Object.keys(variants);
-  for (const name of names) timeProcess(dir, ...variants[name]); // warm the OS file cache
-  const times = Object.fromEntries(names.map((n) => [n, []]));
-  const ratios = { env: [], sm: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]);
-    const t = {};
-    for (const name of order) t[name] = timeProcess(dir, ...variants[name]);
-    for (const name of names) times[name].push(t[name]);
-    ratios.env.push(t["package-env"] / t["hand-env"]);
-    ratios.sm.push(t["package-sm"] / t["hand-sm"]);
-  }
+  const measured = sideBySide(variants, { env: ["package-env", "hand-env"], sm: ["package-sm", "hand-sm"] }, ROUNDS, dir);
   const goals = { env: 1.15, sm: 1.1 };
-  const result = {
-    machine: machine(),
-    rounds: ROUNDS,
-    medianMs: Object.fromEntries(names.map((n) => [n, Math.round(median(times[n]) * 10) / 10])),
-    ratio: { env: Math.round(median(ratios.env) * 1000) / 1000, sm: Math.round(median(ratios.sm) * 1000) / 1000 },
-    goals,
-  };
+  const result = { machine: machine(), versions: versions(), rounds: ROUNDS, ...measured, goals };
   if (jsonOutput) console.log(JSON.stringify(result, null, 2));
   else {
     console.log(`cold start, ${ROUNDS} rounds, ${result.machine.node}, load ${result.machine.loadAverage.join(" ")}`);
-    for (const n of names) console.log(`  ${n.padEnd(12)} median ${result.medianMs[n]} ms`);
+    for (const [n, ms] of Object.entries(result.medianMs)) console.log(`  ${n.padEnd(12)} median ${ms} ms`);
     console.log(`  env: package / hand-written = ${result.ratio.env} (goal <= ${goals.env})`);
     console.log(`  sm:  package / hand-written = ${result.ratio.sm} (goal <= ${goals.sm})`);
   }

@@ -1,9 +1,11 @@
 // What every benchmark here shares: loading the BUILT package, reading `--name N` options, and
 // describing the machine the numbers came from.
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem } from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 export const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -50,4 +52,46 @@ export function machine() {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/**
+ * Runs each variant (a name → { script, env }) as its own `node` process once per round, in a
+ * rotating order, and returns each variant's times (ms) and the per-round ratios asked for
+ * (variants of one round ran back to back under the same load).
+ */
+export function sideBySide(variants, ratios, rounds, cwd) {
+  const names = Object.keys(variants);
+  const run = (name) => {
+    const { args, env } = variants[name];
+    const started = performance.now();
+    const result = spawnSync(process.execPath, args, { cwd, env, encoding: "utf8" });
+    const ms = performance.now() - started;
+    if (result.status !== 0) throw new Error(`${name} failed (exit ${result.status}): ${result.stderr.slice(0, 500)}`);
+    return ms;
+  };
+  for (const name of names) run(name); // warm the OS file cache
+  const times = Object.fromEntries(names.map((n) => [n, []]));
+  const perRound = Object.fromEntries(Object.keys(ratios).map((r) => [r, []]));
+  for (let round = 0; round < rounds; round++) {
+    const t = {};
+    for (const name of names.map((_, i) => names[(i + round) % names.length])) t[name] = run(name);
+    for (const name of names) times[name].push(t[name]);
+    for (const [ratio, [numerator, denominator]] of Object.entries(ratios)) perRound[ratio].push(t[numerator] / t[denominator]);
+  }
+  return {
+    medianMs: Object.fromEntries(names.map((n) => [n, Math.round(median(times[n]) * 10) / 10])),
+    ratio: Object.fromEntries(Object.entries(perRound).map(([r, values]) => [r, Math.round(median(values) * 1000) / 1000])),
+  };
+}
+
+/** The versions a result depends on: Node, OpenSSL, this package, the AWS SDK. */
+export function versions() {
+  const version = (name) => {
+    try {
+      return JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version;
+    } catch {
+      return "not installed";
+    }
+  };
+  return { node: process.version, openssl: process.versions.openssl, package: JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).version, awsSdk: version("@aws-sdk/client-secrets-manager"), jose: version("jose") };
 }

@@ -1,4 +1,5 @@
 import type { KeyType } from "./identifiers";
+import { describeSeen, optionError } from "./options";
 
 /** The `schemaVersion` this package writes and reads. */
 export const STORED_CREDENTIAL_SCHEMA_VERSION = 1;
@@ -21,7 +22,8 @@ export interface StoredCredential {
 
 /**
  * Serialises a validated credential in the stored format, keys in the documented order. The
- * caller passes the normalised PEM; nothing is parsed or checked here.
+ * caller passes the normalised PEM; only the fields' types are checked here, not the key.
+ * @throws AscCredentialError `OPTION_INVALID` for a field of the wrong type.
  */
 export function formatStoredCredential(c: {
   keyType: KeyType;
@@ -30,6 +32,12 @@ export function formatStoredCredential(c: {
   privateKey: string;
   fingerprint: string;
 }): string {
+  const field = (name: string, ok: boolean, range: string): void => {
+    if (!ok) throw optionError(name, describeSeen((c as Record<string, unknown> | null | undefined)?.[name]), range);
+  };
+  field("keyType", c?.keyType === "team" || c?.keyType === "individual", '"team" or "individual"');
+  for (const name of ["keyId", "privateKey", "fingerprint"] as const) field(name, typeof c[name] === "string", "a string");
+  field("issuerId", c.issuerId === undefined || typeof c.issuerId === "string", "a string, or undefined for an individual key");
   const stored: StoredCredential = {
     schemaVersion: STORED_CREDENTIAL_SCHEMA_VERSION,
     keyType: c.keyType,

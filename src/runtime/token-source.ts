@@ -1,5 +1,5 @@
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { checkNumber, checkTimeoutMs, describeSeen } from "../core/options";
+import { checkNumber, checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from "../core/token";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
@@ -91,7 +91,10 @@ export class AscTokenSource {
     const defaultMargin = Math.min(60, Math.floor(this.lifetimeSeconds / 2));
     this.marginSeconds = checkNumber("refreshMarginSeconds", options.refreshMarginSeconds, { min: 0, max: this.lifetimeSeconds - 1, unit: "seconds (below tokenLifetimeSeconds)", defaultValue: defaultMargin }) ?? defaultMargin;
     this.readTimeoutMs = checkTimeoutMs(options.readTimeoutMs, DEFAULT_READ_TIMEOUT_MS, "readTimeoutMs");
+    if (options.scope !== undefined && !Array.isArray(options.scope)) throw optionError("scope", describeSeen(options.scope), 'an array of "METHOD /path" entries');
     this.scope = options.scope ? [...options.scope] : undefined;
+    if (options.now !== undefined && typeof options.now !== "function") throw optionError("now", describeSeen(options.now), "a function returning epoch milliseconds", "Date.now");
+    if (options.fetch !== undefined && typeof options.fetch !== "function") throw optionError("fetch", describeSeen(options.fetch), "a fetch function", "the global fetch");
     this.clock = options.now ?? Date.now;
     this.fetchImpl = options.fetch;
   }
@@ -161,13 +164,13 @@ export class AscTokenSource {
     const replayable = !(init?.body instanceof ReadableStream);
     const request = input instanceof Request ? input : undefined;
     const token = await this.getToken();
-    const first = await doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token));
+    const first = await networkTyped(() => doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token)));
     if (first.status !== 401 || !replayable) return first;
     // Many requests may fail with the same stale token; only the first one invalidates.
     if (this.token === token) this.invalidate();
     const fresh = await this.getToken();
     await first.body?.cancel().catch(() => undefined);
-    return doFetch(input, withBearer(init, request, fresh));
+    return networkTyped(() => doFetch(input, withBearer(init, request, fresh)));
   }
 
   private async slowPath(): Promise<string> {
@@ -272,6 +275,23 @@ export class AscTokenSource {
     if (this.token === undefined) return;
     this.cached = Promise.resolve(this.token);
     this.cachedUntil = Math.min(this.tokenFreshUntil, nextLookAt);
+  }
+}
+
+/**
+ * A request that fails before any answer (a bad URL, the network) as an AscCredentialError
+ * (`API_UNREACHABLE`), the original error as its `cause`; its text is not repeated (it can quote
+ * the URL, which a caller may have filled with anything).
+ */
+async function networkTyped(request: () => Promise<Response>): Promise<Response> {
+  try {
+    return await request();
+  } catch (error) {
+    if (isAscCredentialError(error)) throw error;
+    const name = (error as { cause?: { code?: unknown } })?.cause?.code ?? (error as { name?: unknown })?.name;
+    const failure = new AscCredentialError("API_UNREACHABLE", `The request failed before any answer (${typeof name === "string" && /^[A-Za-z0-9_]{1,40}$/.test(name) ? name : "an error"}): check the URL and network access from this process.`);
+    Object.defineProperty(failure, "cause", { value: error, enumerable: false });
+    throw failure;
   }
 }
 

@@ -1,0 +1,83 @@
+/**
+ * Every failure of the runtime entry's public functions is an AscCredentialError with a stable
+ * code: random arguments of any shape, and a Secrets Manager client that answers anything (or
+ * throws anything), never let another kind of error out.
+ */
+import fc from "fast-check";
+import * as runtime from "../../src/runtime";
+import { ERROR_CODES, isAscCredentialError } from "../../src/core";
+import { generateTestKey, TEAM } from "../support/keys";
+import { storedJson } from "./helpers";
+
+jest.setTimeout(120_000);
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const key = generateTestKey();
+
+/** Awaits `work`; any failure must be an AscCredentialError with a known code. */
+async function onlyTyped(what: string, work: () => unknown): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!isAscCredentialError(error)) throw new Error(`${what} failed with ${(error as Error)?.constructor?.name ?? typeof error}: ${String((error as Error)?.message ?? error).slice(0, 200)}`);
+    expect(ERROR_CODES).toContain(error.code);
+  }
+}
+
+/** Values of every shape, and strings and objects that look like the real thing. */
+const anything = fc.oneof(
+  fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }),
+  fc.constantFrom(key.pem, Buffer.from(key.pem).toString("base64"), "", "-", "/dev/null", "/", "arn:aws:secretsmanager:eu-west-1:1:secret:x", TEAM.keyId, TEAM.issuerId, "team", "individual"),
+);
+const options = fc.dictionary(fc.constantFrom("keyId", "issuerId", "keyType", "privateKey", "privateKeyFileName", "lifetimeSeconds", "scope", "now", "audience", "mode", "baseUrl", "timeoutMs", "retries", "retryBaseDelayMs", "refreshSeconds", "tokenLifetimeSeconds", "refreshMarginSeconds", "readTimeoutMs", "secretId", "versionStage", "region", "file", "env", "force", "createParents"), anything);
+
+test("core and the token source, with arguments of any shape", async () => {
+  await fc.assert(
+    fc.asyncProperty(anything, options, options, async (a, b, c) => {
+      await onlyTyped("parsePrivateKey", () => runtime.parsePrivateKey(a as string));
+      await onlyTyped("createToken", () => runtime.createToken(b as never, c as never));
+      await onlyTyped("readCredential", () => runtime.readCredential({ ...b, timeoutMs: 200 } as never));
+      await onlyTyped("writeKeyFile", () => runtime.writeKeyFile(b as never, "/nonexistent/asc-typed-errors", c as never));
+      await onlyTyped("fromFile", () => runtime.AscTokenSource.fromFile(a as string, { ...b, readTimeoutMs: 200 } as never).getToken());
+      await onlyTyped("fromEnv", () => runtime.AscTokenSource.fromEnv(b as never, c as never).getToken());
+      await onlyTyped("fromSecretsManager", () => runtime.AscTokenSource.fromSecretsManager({ ...b, client: { send: async () => ({}) } } as never).getToken());
+      await onlyTyped("formatStoredCredential", () => runtime.formatStoredCredential(b as never));
+      // Never throws at all.
+      expect(typeof runtime.validateCredential(b as never).ok).toBe("boolean");
+      expect(typeof (await runtime.probeCredential(b as never, { ...c, mode: "offline" } as never)).ok).toBe("boolean");
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test("a Secrets Manager client that answers anything, or throws anything", async () => {
+  const answers = fc.oneof(
+    anything.map((value) => ({ resolve: value })),
+    fc.record({ SecretString: fc.oneof(fc.string(), fc.json(), fc.constant(storedJson(key, TEAM.keyId, TEAM.issuerId)), anything) }).map((value) => ({ resolve: value })),
+    fc.record({ SecretBinary: fc.oneof(fc.uint8Array(), anything) }).map((value) => ({ resolve: value })),
+    anything.map((value) => ({ reject: value })),
+    fc.record({ name: fc.oneof(fc.string(), fc.constantFrom("ResourceNotFoundException", "AccessDeniedException", "ThrottlingException")), $metadata: anything, message: fc.string() }).map((value) => ({ reject: Object.assign(new Error(String(value.message)), value) })),
+    fc.constant({ throwSync: true }),
+  );
+  await fc.assert(
+    fc.asyncProperty(answers, fc.option(fc.constantFrom("AWSPREVIOUS", "AWSCURRENT")), async (answer, versionStage) => {
+      const client = {
+        send: (): Promise<unknown> => {
+          if ("throwSync" in answer) throw new TypeError("client exploded");
+          return "reject" in answer ? Promise.reject(answer.reject) : Promise.resolve(answer.resolve);
+        },
+      };
+      const source = runtime.AscTokenSource.fromSecretsManager({ secretId: "s", client: client as never, ...(versionStage ? { versionStage } : {}), readTimeoutMs: 500 });
+      await onlyTyped("getToken", () => source.getToken());
+      await onlyTyped("readCredential", () => runtime.readCredential({ secretId: "s", client: client as never, timeoutMs: 500 }));
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test("fetch through the token source: a failing network or a bad URL is typed too", async () => {
+  const source = runtime.AscTokenSource.fromEnv({ APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: key.pem });
+  for (const input of ["not a url", "http://127.0.0.1:9/v1/apps", "ftp://example.invalid/"]) {
+    await onlyTyped(`fetch(${input})`, () => source.fetch(input));
+  }
+});
