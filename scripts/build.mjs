@@ -16,6 +16,7 @@ const dist = join(root, "dist");
 export const ENTRY_POINTS = {
   "src/index.ts": "dist/index.js",
   "src/runtime/index.ts": "dist/runtime/index.js",
+  "src/storage/vault/index.ts": "dist/storage/vault/index.js",
   "src/probe/provider.ts": "dist/probe/provider.js",
   "src/cli/main.ts": "dist/cli/main.js",
   // The CLI dispatcher requires each command only when it runs.

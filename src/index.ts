@@ -54,6 +54,10 @@ export {
   type TokenSourceOptions,
   type ValidationIssue,
   type ValidationResult,
+  type VaultAppRoleLogin,
+  type VaultJwtLogin,
+  type VaultSource,
+  type VaultSourceOptions,
   type WriteKeyFileOptions,
   type WrittenFile,
 } from "./runtime";

@@ -3,7 +3,7 @@
  * tools and tests match on them, so a code is never renamed or reused for another meaning.
  *
  * The first group covers the key, its identifiers, tokens, Apple's API and options; the rest
- * cover the key type, roles, readers, the stores, the sources and export's output.
+ * cover the key type, roles, readers, the stores, the sources, export's output and Vault.
  */
 export const ERROR_CODES = [
   "KEY_EMPTY",
@@ -39,6 +39,15 @@ export const ERROR_CODES = [
   "SECRET_NOT_FOUND",
   "SECRET_FORMAT_INVALID",
   "SECRET_READ_FAILED",
+  "VAULT_ADDRESS_INVALID",
+  "VAULT_MOUNT_INVALID",
+  "VAULT_PATH_INVALID",
+  "VAULT_BINDING_INVALID",
+  "VAULT_MOUNT_NOT_KV2",
+  "VAULT_UNREACHABLE",
+  "VAULT_SEALED",
+  "VAULT_PERMISSION_DENIED",
+  "VAULT_LOGIN_FAILED",
 ] as const;
 
 /** A stable, machine-readable error code: one of {@link ERROR_CODES}. */

@@ -42,7 +42,8 @@ export {
   type ProbeResult,
 } from "../apple/options";
 export { probeCredential } from "../apple/probe-credential";
-export { AscTokenSource, DEFAULT_REFRESH_SECONDS, type FileSourceOptions, type SecretsManagerSourceOptions, type TokenSourceOptions } from "./token-source";
+export { AscTokenSource, DEFAULT_REFRESH_SECONDS, type FileSourceOptions, type SecretsManagerSourceOptions, type TokenSourceOptions, type VaultSourceOptions } from "./token-source";
+export type { VaultAppRoleLogin, VaultJwtLogin, VaultSource } from "./vault";
 export { readCredential, type CredentialSource, type EnvSource, type FileSource, type SecretsManagerSource } from "./sources";
 export { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
 export { writeKeyFile, type WriteKeyFileOptions, type WrittenFile } from "./write-key-file";

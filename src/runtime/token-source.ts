@@ -4,6 +4,7 @@ import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
 import { credentialLoader, type EnvSource, type FileSource, type SecretsManagerSource } from "./sources";
+import { vaultLoader, type VaultSource } from "./vault";
 
 /** Default seconds between two reads of the credential. */
 export const DEFAULT_REFRESH_SECONDS = 300;
@@ -39,6 +40,9 @@ export interface SecretsManagerSourceOptions extends TokenSourceOptions, Omit<Se
 
 /** Options of {@link AscTokenSource.fromFile}. */
 export interface FileSourceOptions extends TokenSourceOptions, Omit<FileSource, "file" | "timeoutMs"> {}
+
+/** Options of {@link AscTokenSource.fromVault}; `now` is the clock of both the tokens and a Vault login's expiry. */
+export interface VaultSourceOptions extends TokenSourceOptions, Omit<VaultSource, "timeoutMs" | "now"> {}
 
 type Loader = (timeoutMs: number) => Promise<LoadedCredential>;
 
@@ -123,6 +127,16 @@ export class AscTokenSource {
    */
   static fromFile(path: string, options: FileSourceOptions = {}): AscTokenSource {
     return new AscTokenSource(credentialLoader({ file: path, ...pick(options, ["keyId", "issuerId", "keyType"]) } as FileSource), options);
+  }
+
+  /**
+   * Tokens from the credential JSON the Vault `AppStoreConnectApiKey` component stores in a KV v2
+   * secret. Address, token and namespace default to `VAULT_ADDR`, `VAULT_TOKEN` and
+   * `VAULT_NAMESPACE`; `appRole` or `jwt` log in instead, again whenever Vault refuses the token.
+   */
+  static fromVault(options: VaultSourceOptions): AscTokenSource {
+    const load = vaultLoader({ ...pick(options, ["path", "mount", "version", "address", "token", "namespace", "appRole", "jwt", "allowInsecureHttp", "now"]) } as VaultSource);
+    return new AscTokenSource(load, options);
   }
 
   /**

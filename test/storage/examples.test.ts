@@ -13,10 +13,17 @@ import { ACCOUNT, resetStack, settle, startRun, type Run } from "./harness";
 
 // The examples import the package by name, as a consumer would; here that name is the source.
 jest.mock("pulumi-asc-credential", () => jest.requireActual("../../src/index"), { virtual: true });
+jest.mock("pulumi-asc-credential/vault", () => jest.requireActual("../../src/storage/vault/index"), { virtual: true });
 
 const ROOT = resolve(__dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
-const EXAMPLES = ["basic", "per-integration"];
+const EXAMPLES = ["basic", "per-integration", "vault"];
+/** The component source each example's import must resolve to. */
+const COMPONENT_SOURCE: Record<string, string> = {
+  basic: "src/storage/aws/app-store-connect-api-key.ts",
+  "per-integration": "src/storage/aws/app-store-connect-api-key.ts",
+  vault: "src/storage/vault/app-store-connect-api-key.ts",
+};
 
 async function tsc(project: string): Promise<{ code: number; output: string }> {
   const { code, stdout, stderr } = await runNode([TSC, "--noEmit", "--listFiles", "-p", project], { cwd: ROOT, timeoutMs: 170_000 });
@@ -45,7 +52,7 @@ describe.each(EXAMPLES)("examples/%s", (name) => {
     const { code, output } = await tsc(dir);
     expect({ code, errors: output.split("\n").filter((l) => /error TS\d+/.test(l)) }).toEqual({ code: 0, errors: [] });
     // Proves the import resolved to the component source, not to an untyped stand-in.
-    expect(output).toContain(join(ROOT, "src/storage/aws/app-store-connect-api-key.ts"));
+    expect(output).toContain(join(ROOT, COMPONENT_SOURCE[name]!));
   }, 180_000);
 });
 
@@ -117,5 +124,22 @@ describe("the example programs, run under mocks", () => {
     ]);
     // Only the CI key has an onRotate hook.
     expect(run.all(T.command).map((c) => c.name)).toEqual(["asc-ci-on-rotate"]);
+  }, 60_000);
+
+  test("vault: one APP_MANAGER key in KV v2, its reader policy, an AppRole role and a GitHub Actions JWT role bound to it alone", async () => {
+    const run = await runExample("vault", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: generateTestKey().pem, githubRepository: "acme/ios-app" });
+    expect(run.all("asc-credential:vault:AppStoreConnectApiKey").map((c) => c.name)).toEqual(["app-store-connect"]);
+    const secret = run.one("vault:kv/secretV2:SecretV2").inputs;
+    expect([secret.mount, secret.name]).toEqual(["secret", "app-store-connect/app-store-connect"]);
+    expect((secret.customMetadata as { data: Record<string, string> }).data["asc:roles"]).toBe("APP_MANAGER");
+    const policy = run.one("vault:index/policy:Policy").inputs;
+    expect(policy.policy).toContain('path "secret/data/app-store-connect/app-store-connect" {');
+    const appRole = run.one("vault:appRole/authBackendRole:AuthBackendRole").inputs;
+    expect([appRole.tokenPolicies, appRole.secretIdTtl]).toEqual([[policy.name], 2_592_000]);
+    const jwt = run.one("vault:jwt/authBackendRole:AuthBackendRole").inputs;
+    expect([jwt.tokenPolicies, jwt.boundAudiences, jwt.boundClaims, jwt.userClaim]).toEqual([[policy.name], ["https://github.com/acme"], { repository: "acme/ios-app", ref: "refs/heads/main" }, "repository"]);
+    const hook = run.one(T.command).inputs.environment as Record<string, string>;
+    expect([hook.ASC_VAULT_MOUNT, hook.ASC_VAULT_PATH]).toEqual(["secret", "app-store-connect/app-store-connect"]);
+    expect(run.all(T.secret)).toHaveLength(0);
   }, 60_000);
 });

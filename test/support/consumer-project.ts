@@ -39,7 +39,7 @@ function devVersion(name: string): string {
 
 /** The packages each consumer installs next to the tarball. */
 export function consumerPackages(kind: ConsumerKind): string[] {
-  return kind === "pulumi" ? [devVersion("@pulumi/pulumi"), devVersion("@pulumi/aws"), devVersion("@pulumi/command")] : [];
+  return kind === "pulumi" ? [devVersion("@pulumi/pulumi"), devVersion("@pulumi/aws"), devVersion("@pulumi/command"), devVersion("@pulumi/vault")] : [];
 }
 
 function npm(args: string[], cwd: string, timeoutMs: number): void {

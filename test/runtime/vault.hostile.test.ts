@@ -1,0 +1,303 @@
+/**
+ * The Vault loader against servers that are not a well-behaved Vault: answers that echo the token
+ * or a key back, oversized or endless bodies, redirects, stalls mid-answer, logins without a
+ * token, and a token pasted into the path, namespace or address. Every failure must be a typed
+ * error within its timeout, with no token, JWT or key material in its message.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { AscTokenSource } from "../../src/runtime/token-source";
+import { MAX_VAULT_RESPONSE_BYTES, vaultLoader, type VaultSource } from "../../src/runtime/vault";
+import { containsKeyMaterial, generateTestKey, pemBlock, TEAM, type TestKey } from "../support/keys";
+import { JWT_PATTERN } from "../support/leak-guard";
+import { rejection, storedJson } from "./helpers";
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+}
+
+interface Scripted {
+  address: string;
+  seen: Seen[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 answering every request with `handler`. */
+async function scripted(handler: (req: IncomingMessage, res: ServerResponse, seen: Seen[]) => void): Promise<Scripted> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    req.resume();
+    handler(req, res, seen);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
+}
+
+// Shaped like real Vault tokens; unique per run.
+const TOKEN = `hvs.CAESI${Math.random().toString(36).slice(2)}Gh4KHGh2cy5${Math.random().toString(36).slice(2, 10)}`;
+const LOGIN_TOKEN = `hvs.CAESIlogin${Math.random().toString(36).slice(2)}Qx7Vb2Lm9`;
+const SECRET_ID = "f3d9a2b1-77c4-4e0b-9d51-5a2c6e8b1f09";
+
+let key: TestKey;
+beforeAll(() => {
+  key = generateTestKey();
+});
+
+function expectClean(message: string): void {
+  for (const secret of [TOKEN, LOGIN_TOKEN, SECRET_ID]) expect(message.includes(secret)).toBe(false);
+  expect(JWT_PATTERN.test(message)).toBe(false);
+  expect(containsKeyMaterial(message, key)).toBe(false);
+  expect(message).not.toMatch(/BEGIN|PRIVATE KEY/);
+}
+
+async function failure(server: Scripted, source: Partial<VaultSource> = {}, timeoutMs = 2_000): Promise<{ code: string; message: string }> {
+  return rejection(() => vaultLoader({ address: server.address, token: TOKEN, path: "app-store-connect/ci", ...source })(timeoutMs));
+}
+
+test("a refusal that echoes the token, a JWT, the key and a long blob: VAULT_PERMISSION_DENIED with none of them", async () => {
+  const jwt = `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.${"A".repeat(40)}`;
+  const server = await scripted((_req, res) => json(res, 403, { errors: [`permission denied for ${TOKEN} (jwt ${jwt}) ${key.pem} ${"Zq8".repeat(60)}`] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expect(error.message).toContain("permission denied for");
+    expect(error.message.length).toBeLessThan(900);
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the token goes only in the X-Vault-Token header, to the configured server, with the namespace header when set", async () => {
+  const server = await scripted((_req, res) => json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 3 } } }));
+  try {
+    await vaultLoader({ address: `${server.address}/`, token: TOKEN, namespace: "team-ios", path: "app-store-connect/ci" })(2_000);
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]!.url).toBe("/v1/secret/data/app-store-connect/ci");
+    expect(server.seen[0]!.headers["x-vault-token"]).toBe(TOKEN);
+    expect(server.seen[0]!.headers["x-vault-namespace"]).toBe("team-ios");
+    expect(server.seen[0]!.url.includes(TOKEN)).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([
+  ["declared by content-length", true],
+  ["streamed without a length", false],
+])("an answer larger than the bound (%s) is dropped: SECRET_READ_FAILED", async (_, declared) => {
+  const big = JSON.stringify({ data: { data: { pad: "x".repeat(MAX_VAULT_RESPONSE_BYTES + 10) } } });
+  const server = await scripted((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", ...(declared ? { "content-length": String(Buffer.byteLength(big)) } : {}) });
+    if (declared) res.end(big);
+    else {
+      // Chunks until the client stops reading: an endless body must not fill memory.
+      const more = (): void => {
+        if (res.destroyed) return;
+        res.write("x".repeat(64 * 1024), () => setImmediate(more));
+      };
+      more();
+    }
+  });
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(error.message).toContain(`more than ${MAX_VAULT_RESPONSE_BYTES} bytes`);
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a redirect is not followed, so the token goes nowhere else: SECRET_READ_FAILED", async () => {
+  const elsewhere = await scripted((_req, res) => json(res, 200, {}));
+  const server = await scripted((_req, res) => res.writeHead(307, { location: `${elsewhere.address}/v1/secret/data/app-store-connect/ci` }).end());
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(error.message).toContain("redirect (HTTP 307)");
+    expect(elsewhere.seen).toEqual([]);
+    expectClean(error.message);
+  } finally {
+    await server.close();
+    await elsewhere.close();
+  }
+});
+
+test("headers, then a body that never ends: VAULT_UNREACHABLE within the timeout", async () => {
+  const server = await scripted((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write('{"data":{"data":');
+  });
+  try {
+    const error = await failure(server, {}, 300);
+    expect(error.code).toBe("VAULT_UNREACHABLE");
+    expect(error.message).toContain("within 300 ms");
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([
+  ["an HTML error page", 500, "<html>proxy error</html>", "not Vault's JSON"],
+  ["rate limiting", 429, JSON.stringify({ errors: ["slow down"] }), "rate limited (HTTP 429: 'slow down')"],
+  ["a standby node", 503, JSON.stringify({ errors: ["node is in standby"] }), "unavailable"],
+  ["a sealed node", 503, JSON.stringify({ errors: ["Vault is sealed"] }), "is sealed"],
+])("%s: a typed error with the status, never the body as-is", async (_, status, body, shown) => {
+  const server = await scripted((_req, res) => res.writeHead(status, { "content-type": "text/html" }).end(body));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe(status === 503 && body.includes("sealed") ? "VAULT_SEALED" : "SECRET_READ_FAILED");
+    expect(error.message).toContain(shown);
+    expect(error.message).not.toContain("<html>");
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a 200 that is not a KV v2 answer (and a mount check that says nothing): SECRET_FORMAT_INVALID", async () => {
+  const server = await scripted((req, res) => (req.url?.startsWith("/v1/sys/internal/ui/mounts/") ? json(res, 403, { errors: ["permission denied"] }) : res.writeHead(200).end("not json at all")));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("SECRET_FORMAT_INVALID");
+    expect(error.message).toContain("without a KV v2 secret");
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a stored credential whose key does not match its fingerprint: SECRET_FORMAT_INVALID without the key", async () => {
+  const other = generateTestKey();
+  const tampered = { ...JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), fingerprint: JSON.parse(storedJson(other, TEAM.keyId, TEAM.issuerId)).fingerprint };
+  const server = await scripted((_req, res) => json(res, 200, { data: { data: tampered, metadata: { version: 1 } } }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("SECRET_FORMAT_INVALID");
+    expect(error.message).toContain("'secret/app-store-connect/ci'");
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a login answer without a client token: SECRET_READ_FAILED; nothing read", async () => {
+  const server = await scripted((_req, res) => json(res, 200, { auth: { policies: ["x"] } }));
+  try {
+    const error = await failure(server, { token: undefined, appRole: { roleId: "role-id-1234", secretId: SECRET_ID } });
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(error.message).toContain("holds no client token");
+    expect(server.seen.map((s) => [s.method, s.url])).toEqual([["POST", "/v1/auth/approle/login"]]);
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a server that echoes the login token and the secret ID in its refusal: neither reaches the message", async () => {
+  const server = await scripted((req, res) => {
+    if (req.url === "/v1/auth/approle/login") return json(res, 200, { auth: { client_token: LOGIN_TOKEN, lease_duration: 900 } });
+    json(res, 403, { errors: [`token ${LOGIN_TOKEN} from secret_id ${SECRET_ID} is denied`] });
+  });
+  try {
+    const error = await failure(server, { token: undefined, appRole: { roleId: "role-id-1234", secretId: SECRET_ID } });
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expectClean(error.message);
+    expect(error.message).toContain("[secret removed]");
+    // The login's token went only in the header of the read, never in a URL.
+    expect(server.seen.map((s) => s.url).some((u) => u.includes(LOGIN_TOKEN))).toBe(false);
+    expect(server.seen[1]!.headers["x-vault-token"]).toBe(LOGIN_TOKEN);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a JWT function that throws or returns nothing usable: VAULT_LOGIN_FAILED, no request sent", async () => {
+  const server = await scripted((_req, res) => json(res, 500, {}));
+  try {
+    const threw = await failure(server, { token: undefined, jwt: { role: "ci", jwt: () => { throw new Error(`boom ${TOKEN}`); } } });
+    expect(threw.code).toBe("VAULT_LOGIN_FAILED");
+    expectClean(threw.message);
+    const empty = await failure(server, { token: undefined, jwt: { role: "ci", jwt: async () => "" } });
+    expect(empty.code).toBe("OPTION_INVALID");
+    expect(server.seen).toEqual([]);
+  } finally {
+    await server.close();
+  }
+});
+
+describe("a token pasted where a name belongs never shows", () => {
+  let server: Scripted;
+  beforeAll(async () => {
+    server = await scripted((_req, res) => json(res, 403, { errors: ["permission denied"] }));
+  });
+  afterAll(() => server.close());
+
+  test.each([
+    ["path", { path: `app-store-connect/${TOKEN}` }],
+    ["mount", { mount: TOKEN }],
+    ["namespace", { namespace: TOKEN }],
+    ["the address's path", { address: "" }],
+    ["the JWT role", { token: undefined, jwt: { role: TOKEN, jwt: "x.y.z" } }],
+  ])("in %s", async (_, given) => {
+    const source: Partial<VaultSource> = { ...given };
+    if ("address" in given) source.address = `${server.address}/${TOKEN}`;
+    let message: string;
+    try {
+      message = (await failure(server, source)).message;
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.length).toBeGreaterThan(20);
+    expectClean(message);
+  });
+
+  test("a token with a newline or a space is refused without being shown", () => {
+    for (const token of [`${TOKEN}\n`, `"${TOKEN}"x y`]) {
+      let message = "";
+      try {
+        vaultLoader({ address: server.address, token, path: "app-store-connect/ci" });
+      } catch (error) {
+        message = (error as Error).message;
+        expect((error as { code: string }).code).toBe("OPTION_INVALID");
+      }
+      expect(message).toContain("token is not a Vault token");
+      expectClean(message);
+    }
+  });
+
+  test("AscTokenSource.fromVault passes the same errors through, clean", async () => {
+    const error = await rejection(() => AscTokenSource.fromVault({ address: server.address, token: TOKEN, path: "app-store-connect/ci" }).getToken());
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expectClean(error.message);
+  });
+});
+
+test("a PEM in a hostile answer's error text never reaches the message (the leak guard would also see it)", async () => {
+  const server = await scripted((_req, res) => json(res, 400, { errors: [pemBlock("PRIVATE KEY", key.der.toString("base64"))] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
