@@ -26,6 +26,10 @@ export const KEY_OPTIONS = {
   "secret-id": { type: "string" },
   "version-stage": { type: "string" },
   region: { type: "string" },
+  "vault-path": { type: "string" },
+  "vault-mount": { type: "string" },
+  "vault-version": { type: "string" },
+  "vault-address": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -36,10 +40,14 @@ export const KEY_HELP = `Where the key comes from (one of):
   --secret-id ID       the secret AppStoreConnectApiKey stored in AWS Secrets Manager (name or ARN),
                        read with the AWS SDK's default credentials; --version-stage S (e.g.
                        AWSPREVIOUS), --region R
+  --vault-path PATH    the secret the Vault AppStoreConnectApiKey stored (its path output), read
+                       with VAULT_TOKEN (or BAO_TOKEN) from VAULT_ADDR (or BAO_ADDR) and
+                       VAULT_NAMESPACE; --vault-mount M (default secret), --vault-version N or
+                       "previous", --vault-address URL (instead of VAULT_ADDR)
   (none)               the environment: this package's, fastlane's, codemagic's, EAS's or the asc
                        CLI's variables, then AuthKey_<KEYID>.p8 in altool's directories
 
-Identifiers (not needed with --secret-id):
+Identifiers (not needed with --secret-id or --vault-path):
   --key-id ID          the 10-character Key ID (default: from the file name or the environment)
   --issuer-id UUID     the team's Issuer ID (team keys)
   --individual         an individual key (no Issuer ID)
@@ -60,14 +68,27 @@ function flag(values: Values, name: string): string | undefined {
 }
 
 function checkSourceFlags(values: Values): void {
-  const given = ["key", "key-env", "secret-id"].filter((name) => values[name] !== undefined);
+  const given = ["key", "key-env", "secret-id", "vault-path"].filter((name) => values[name] !== undefined);
   if (given.length > 1) throw new UsageError(`give one key source, not ${given.map((name) => `--${name}`).join(" and ")}`);
-  if (values["secret-id"] !== undefined && ["key-id", "issuer-id", "individual"].some((name) => values[name] !== undefined)) {
-    throw new UsageError("--secret-id reads the key ID, Issuer ID and key type from the secret; drop --key-id, --issuer-id and --individual");
+  const store = ["secret-id", "vault-path"].find((name) => values[name] !== undefined);
+  if (store !== undefined && ["key-id", "issuer-id", "individual"].some((name) => values[name] !== undefined)) {
+    throw new UsageError(`--${store} reads the key ID, Issuer ID and key type from the secret; drop --key-id, --issuer-id and --individual`);
   }
   if (values["secret-id"] === undefined && (values["version-stage"] !== undefined || values.region !== undefined)) {
     throw new UsageError("--version-stage and --region go with --secret-id");
   }
+  const vaultFlags = ["vault-mount", "vault-version", "vault-address"].filter((name) => values[name] !== undefined);
+  if (values["vault-path"] === undefined && vaultFlags.length > 0) {
+    throw new UsageError(`${vaultFlags.map((name) => `--${name}`).join(" and ")} go${vaultFlags.length === 1 ? "es" : ""} with --vault-path`);
+  }
+}
+
+/** `--vault-version`: a KV v2 version number or `previous`. */
+function vaultVersion(values: Values): number | "previous" | undefined {
+  const raw = flag(values, "vault-version");
+  if (raw === undefined || raw === "previous") return raw;
+  if (!/^[1-9]\d{0,9}$/.test(raw)) throw new UsageError('--vault-version must be a KV v2 version number (1 or more) or "previous"');
+  return Number(raw);
 }
 
 /**
@@ -85,6 +106,25 @@ export async function resolveFromFlags(values: Values, io: Io): Promise<Resolved
       return fromStored(loaded, source);
     } catch (error) {
       const problem = isAscCredentialError(error) ? error : new AscCredentialError("SECRET_READ_FAILED", `Secret '${source.name}' could not be read (the AWS SDK failed to load or run).`);
+      return { source, keyType: { value: "team" }, problems: [problem] };
+    }
+  }
+  const vaultPath = flag(values, "vault-path");
+  if (vaultPath !== undefined) {
+    const mount = flag(values, "vault-mount");
+    const source = { kind: "vault" as const, name: redact(`${mount ?? "secret"}/${vaultPath}`), from: "--vault-path" };
+    const version = vaultVersion(values);
+    try {
+      const loaded = await credentialLoader({
+        path: vaultPath,
+        ...optional("mount", mount),
+        ...optional("address", flag(values, "vault-address")),
+        ...(version !== undefined ? { version } : {}),
+        env: io.env,
+      })(timeoutMs);
+      return fromStored(loaded, source);
+    } catch (error) {
+      const problem = isAscCredentialError(error) ? error : new AscCredentialError("SECRET_READ_FAILED", `Vault secret '${source.name}' could not be read.`);
       return { source, keyType: { value: "team" }, problems: [problem] };
     }
   }

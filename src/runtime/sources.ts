@@ -12,6 +12,7 @@ import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
 import { loadResolved, resolveCredential } from "./resolve";
 import { defaultSecretsManagerClient, readStoredSecret, type SecretsManagerLike } from "./secrets-manager";
+import { vaultLoader, type VaultSource } from "./vault";
 
 /** The credential the `AppStoreConnectApiKey` component stored in Secrets Manager. */
 export interface SecretsManagerSource {
@@ -49,13 +50,13 @@ export interface FileSource {
 }
 
 /** Any source {@link readCredential} and `AscTokenSource` read. */
-export type CredentialSource = SecretsManagerSource | EnvSource | FileSource;
+export type CredentialSource = SecretsManagerSource | VaultSource | EnvSource | FileSource;
 
 /**
  * Reads the credential from `source` and validates it: key ID, issuer ID, key type, the
  * normalised PKCS#8 PEM and its fingerprint, in the stored format.
  * @throws {@link AscCredentialError}: `OPTION_INVALID` for a source that is none of these,
- * `SECRET_*` for a read that fails (within its timeout), `KEY_*`/`ISSUER_ID_*` for a credential
+ * `SECRET_*` (and `VAULT_*` for Vault) for a read that fails (within its timeout), `KEY_*`/`ISSUER_ID_*` for a credential
  * that is invalid; never the credential's content.
  */
 export async function readCredential(source: CredentialSource): Promise<StoredCredential> {
@@ -85,6 +86,7 @@ export function credentialLoader(source: CredentialSource): (timeoutMs: number) 
         return readStoredSecret(shared, { secretId, ...(versionStage ? { versionStage } : {}) }, timeoutMs);
       };
     }
+    if ("path" in source) return vaultLoader(source);
     if ("file" in source) {
       if (typeof source.file !== "string" || source.file === "") throw optionError("file", describeSeen(source.file), "the path of the AuthKey_<KEYID>.p8 file");
       const { file, keyId, issuerId, keyType } = source;
@@ -95,5 +97,5 @@ export function credentialLoader(source: CredentialSource): (timeoutMs: number) 
       return async (timeoutMs) => loadResolved(await resolveCredential({ env, readTimeoutMs: timeoutMs }));
     }
   }
-  throw new AscCredentialError("OPTION_INVALID", "source must be { secretId }, { env } or { file }: where the credential is stored (README \"Runtime: AscTokenSource\").", "source");
+  throw new AscCredentialError("OPTION_INVALID", "source must be { secretId }, { path } (Vault), { env } or { file }: where the credential is stored (README \"Runtime: AscTokenSource\").", "source");
 }

@@ -135,7 +135,7 @@ export class AscTokenSource {
    * `VAULT_NAMESPACE`; `appRole` or `jwt` log in instead, again whenever Vault refuses the token.
    */
   static fromVault(options: VaultSourceOptions): AscTokenSource {
-    const load = vaultLoader({ ...pick(options, ["path", "mount", "version", "address", "token", "namespace", "appRole", "jwt", "allowInsecureHttp", "now"]) } as VaultSource);
+    const load = vaultLoader({ ...pick(options, ["path", "mount", "version", "address", "token", "namespace", "appRole", "jwt", "allowInsecureHttp", "env", "now"]) } as VaultSource);
     return new AscTokenSource(load, options);
   }
 

@@ -75,6 +75,8 @@ export interface VaultSource {
   allowInsecureHttp?: boolean;
   /** The longest one read may take, in ms (1 to 120 000); default 10 000. */
   timeoutMs?: number;
+  /** Where `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE` (and `BAO_*`) are read; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** The clock, in epoch milliseconds, for a login token's expiry; default `Date.now`. For tests. */
   now?: () => number;
 }
@@ -142,7 +144,7 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
   // Every secret the source holds or obtains: removed from any message, whatever slot it was put in.
   const secrets = new Secrets();
   try {
-    const env = process.env;
+    const env = source.env ?? process.env;
     const mount = checkVaultMount(source.mount ?? DEFAULT_VAULT_KV_MOUNT, "mount");
     const path = checkVaultPath(source.path, "path");
     const version = checkVersion(source.version);
@@ -160,7 +162,7 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
 }
 
 /** `VAULT_<name>`, else OpenBao's `BAO_<name>`; both set and different is an error naming both. */
-function fromEnv(env: NodeJS.ProcessEnv, name: "ADDR" | "TOKEN" | "NAMESPACE"): string | undefined {
+function fromEnv(env: Readonly<Record<string, string | undefined>>, name: "ADDR" | "TOKEN" | "NAMESPACE"): string | undefined {
   const vault = env[`VAULT_${name}`];
   const bao = env[`BAO_${name}`];
   if (vault !== undefined && vault !== "" && bao !== undefined && bao !== "" && vault !== bao) {
@@ -216,7 +218,7 @@ function checkSecretString(value: unknown, field: string, what: string): string 
   return value;
 }
 
-function chooseAuth(source: VaultSource, env: NodeJS.ProcessEnv, target: Target, secrets: Secrets, now: () => number): Auth {
+function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | undefined>>, target: Target, secrets: Secrets, now: () => number): Auth {
   if (source.appRole !== undefined && source.jwt !== undefined) {
     throw new AscCredentialError("OPTION_INVALID", "appRole and jwt are both given; use one way to log in to Vault.", "appRole");
   }

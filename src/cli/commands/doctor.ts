@@ -18,6 +18,7 @@ ${KEY_HELP}
 Examples:
   asc-credential doctor --key AuthKey_2X9R4HXF34.p8 --issuer-id 57246542-96fe-1a63-e053-0824d011072a
   asc-credential doctor --secret-id app-store-connect/ci --online --json
+  VAULT_ADDR=https://vault.example.com:8200 asc-credential doctor --vault-path app-store-connect/ci --vault-version previous
 `,
   options: { ...KEY_OPTIONS, online: { type: "boolean" }, "base-url": { type: "string" }, json: { type: "boolean" } },
   async run(values, io) {

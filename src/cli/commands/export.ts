@@ -32,6 +32,7 @@ Exit codes: 0 written, 1 the key or the output is not right (nothing is left beh
 ${KEY_HELP}
 Examples:
   asc-credential export --format github --secret-id app-store-connect/ci
+  VAULT_ADDR=https://vault.example.com:8200 asc-credential export --format fastlane --vault-path app-store-connect/ci
   eval "$(asc-credential export --format env --key-env ASC_KEY --key-id 2X9R4HXF34 --issuer-id <UUID>)"
   fastlane pilot upload --api_key_path "$(asc-credential export --format fastlane --secret-id app-store-connect/ci)"
 `,
