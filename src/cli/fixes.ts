@@ -23,6 +23,7 @@ export const FIXES: Partial<Record<ErrorCode, string>> = {
   API_FORBIDDEN: "the key is revoked or its role lacks access: create a key with the needed role and swap it in",
   API_UNREACHABLE: "check network access to the API (proxy, firewall, DNS) and --base-url",
   API_UNEXPECTED: "check --base-url and any HTTP proxy",
-  SECRET_NOT_FOUND: "check the path",
-  SECRET_READ_FAILED: "make the key file readable by this user (chmod 600, owned by this user)",
+  // These codes come from key files and from secret stores alike: the fix must fit both.
+  SECRET_NOT_FOUND: "check the key file's path, or the secret's name or ARN and its AWS region (--region)",
+  SECRET_READ_FAILED: "a key file: make it readable by this user (chmod 600, owned by this user); a secret: change what the message names (AWS credentials, the reader policy, network access)",
 };
