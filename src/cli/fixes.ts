@@ -23,8 +23,9 @@ export const FIXES: Partial<Record<ErrorCode, string>> = {
   API_FORBIDDEN: "the key is revoked or its role lacks access: create a key with the needed role and swap it in",
   API_UNREACHABLE: "check network access to the API (proxy, firewall, DNS) and --base-url",
   API_UNEXPECTED: "check --base-url and any HTTP proxy",
-  SECRET_NOT_FOUND: "check the path or the secret's name (and --region, --version-stage)",
-  SECRET_READ_FAILED: "see the message: it names the source and what to check (permissions, a pipe, the network, the AWS credentials)",
+  // These codes come from key files and from secret stores alike: the fix must fit both.
+  SECRET_NOT_FOUND: "check the key file's path, or the secret's name or ARN and its AWS region (--region, --version-stage), or the Vault path and mount (--vault-path, --vault-mount)",
+  SECRET_READ_FAILED: "a key file: make it readable by this user (chmod 600, owned by this user); a secret: change what the message names (AWS credentials, the reader policy, Vault's token, network access)",
   SECRET_FORMAT_INVALID: "store the credential with the AppStoreConnectApiKey component, which writes the JSON this reads",
   SOURCE_CONFLICT: "keep one source (unset the other variable, or pass the key explicitly with --key)",
   OPTION_INVALID: "see the option's range in the message, or leave the option out for its default",

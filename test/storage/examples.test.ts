@@ -17,11 +17,12 @@ jest.mock("pulumi-asc-credential/vault", () => jest.requireActual("../../src/sto
 
 const ROOT = resolve(__dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
-const EXAMPLES = ["basic", "per-integration", "vault"];
+const EXAMPLES = ["basic", "ci-github-actions", "per-integration", "vault"];
 /** The component source each example's import must resolve to. */
 const COMPONENT_SOURCE: Record<string, string> = {
   basic: "src/storage/aws/app-store-connect-api-key.ts",
   "per-integration": "src/storage/aws/app-store-connect-api-key.ts",
+  "ci-github-actions": "src/storage/aws/app-store-connect-api-key.ts",
   vault: "src/storage/vault/app-store-connect-api-key.ts",
 };
 
@@ -63,6 +64,7 @@ describe("the example programs, run under mocks", () => {
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     role: "aws:iam/role:Role",
     command: "command:local:Command",
+    oidcProvider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
   };
   const PROJECT = "asc-test";
 
@@ -94,6 +96,27 @@ describe("the example programs, run under mocks", () => {
     expect(run.all(T.secret)).toHaveLength(1);
     expect(tagsOf(run, "app-store-connect/")["asc:roles"]).toBe("APP_MANAGER");
     expect(run.all(T.command)).toHaveLength(0);
+  }, 60_000);
+
+  test("ci-github-actions: GitHub's OIDC provider, a reader role only main of one repository can assume, and the key it reads", async () => {
+    const run = await runExample("ci-github-actions", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: generateTestKey().pem, githubRepository: "octo-org/ios-app" });
+    const provider = run.one(T.oidcProvider);
+    expect(provider.inputs).toMatchObject({ url: "https://token.actions.githubusercontent.com", clientIdLists: ["sts.amazonaws.com"] });
+    expect(run.all(T.role).map((r) => r.name)).toEqual(["github-actions-asc-reader"]);
+    const trust = JSON.parse(run.one(T.role).inputs.assumeRolePolicy as string) as { Statement: unknown[] };
+    // Exactly one way in: a GitHub OIDC token whose sub names this repository's main branch.
+    expect(trust.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:octo-org/ios-app:ref:refs/heads/main" } },
+      },
+    ]);
+    expect(run.all(T.component).map((c) => c.name)).toEqual(["app-store-connect-ci"]);
+    expect(run.all(T.attachment).map((a) => a.inputs.role)).toEqual(["github-actions-asc-reader"]);
+    expect(run.all(T.secret).map((s) => s.inputs.name)).toEqual(["app-store-connect/dev/github-actions"]);
+    expect(tagsOf(run, "app-store-connect/dev/github-actions")).toMatchObject({ "asc:roles": "APP_MANAGER", consumer: "github-actions", repository: "octo-org/ios-app" });
   }, 60_000);
 
   test("per-integration: three keys (CI, pricing as APP_MANAGER, analytics as SALES+FINANCE), each with its readers", async () => {

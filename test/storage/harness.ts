@@ -112,6 +112,8 @@ function awsState(type: string, name: string, inputs: Record<string, unknown>): 
       return { ...inputs, arn: `arn:aws:iam::${ACCOUNT}:policy/${name}-20300102` };
     case "aws:iam/role:Role":
       return { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { ...inputs, arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
     default:
       return { ...inputs };
   }

@@ -29,6 +29,12 @@
  * only for individual keys); a malformed token gets 403 whatever is wrong with it (Apple does not
  * say which parts it parses before answering).
  *
+ * `iat` is required by default, as Apple documents it. Widely used clients omit it (codemagic-cli-
+ * tools signs `{iss, exp, aud}` only) and work against Apple every day, so Apple evidently does not
+ * enforce it; `{ requireIssuedAt: false }` accepts a token without `iat` (one that has an `iat`
+ * must still carry a number), for tests of such a client. The lifetime rule then bounds `exp`
+ * against the fake's clock only.
+ *
  * After authentication: a scripted answer ({@link FakeAscApi.enqueue}) when one is queued (an
  * unauthenticated request never consumes one); else 404 NOT_FOUND with Apple's error JSON for a
  * path outside the few resources the fake knows (`/v1/apps`, `/v1/builds`, `/v1/bundleIds`,
@@ -41,6 +47,14 @@
 import { createPublicKey, randomUUID, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+
+/** Options of {@link FakeAscApi.start}. */
+export interface FakeAscApiOptions {
+  clockSkewSeconds?: number;
+  delayMs?: number;
+  /** Default true: a token without `iat` gets 401 (see the module comment). */
+  requireIssuedAt?: boolean;
+}
 
 /** A key the fake accepts, as App Store Connect knows it after "Generate API Key". */
 export interface FakeKeyRegistration {
@@ -115,6 +129,8 @@ export class FakeAscApi {
   delayMs: number;
   /** Every request seen, in order. Holds no tokens. */
   readonly requests: FakeRequestRecord[] = [];
+  /** A token without `iat` is refused (401); see the module comment. */
+  readonly requireIssuedAt: boolean;
 
   private readonly keys = new Map<string, RegisteredKey>();
   private readonly revoked = new Set<string>();
@@ -123,16 +139,17 @@ export class FakeAscApi {
 
   private constructor(
     private readonly server: Server,
-    options: { clockSkewSeconds?: number; delayMs?: number },
+    options: FakeAscApiOptions,
   ) {
     const address = server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${address.port}`;
     this.clockSkewSeconds = options.clockSkewSeconds ?? 0;
     this.delayMs = options.delayMs ?? 0;
+    this.requireIssuedAt = options.requireIssuedAt ?? true;
   }
 
   /** Starts a fake on an ephemeral port of 127.0.0.1. */
-  static async start(options: { clockSkewSeconds?: number; delayMs?: number } = {}): Promise<FakeAscApi> {
+  static async start(options: FakeAscApiOptions = {}): Promise<FakeAscApi> {
     // The handler needs the instance, which needs the listening server's port.
     const holder: { fake?: FakeAscApi } = {};
     const server = createServer((req, res) => holder.fake!.handle(req, res));
@@ -247,9 +264,10 @@ export class FakeAscApi {
     }
     if (claims.aud !== AUDIENCE) return unauthorized;
     const { iat, exp } = claims;
-    if (typeof iat !== "number" || typeof exp !== "number") return unauthorized;
+    if (typeof exp !== "number") return unauthorized;
+    if (typeof iat !== "number" && (this.requireIssuedAt || iat !== undefined)) return unauthorized;
     const now = this.nowSeconds();
-    if (exp - iat > MAX_LIFETIME_SECONDS || exp - now > MAX_LIFETIME_SECONDS || exp <= now) return unauthorized;
+    if ((typeof iat === "number" && exp - iat > MAX_LIFETIME_SECONDS) || exp - now > MAX_LIFETIME_SECONDS || exp <= now) return unauthorized;
     if (claims.scope !== undefined && !scopeAllows(claims.scope, method, url)) return unauthorized;
     return undefined;
   }

@@ -1,9 +1,9 @@
-import { appendFileSync, lstatSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { AscCredentialError } from "../../core/errors";
 import { quote, redact } from "../../core/redact";
-import { writePrivateFiles } from "../../runtime/write-key-file";
+import { preparePrivateDirectory, writePrivateFiles } from "../../runtime/write-key-file";
 import { credentialFromFlags, KEY_HELP, KEY_OPTIONS } from "../credential-options";
 import { EXPORT_FORMATS, planExport, type ExportFormat } from "../export-formats";
 import { UsageError, type Command, type Io } from "../io";
@@ -46,10 +46,18 @@ Examples:
     const directory = outputDirectory(format as ExportFormat, values.out, io);
     const credential = await credentialFromFlags(values, io);
     const plan = planExport(format as ExportFormat, credential, directory);
-    const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined || format === "xcode" });
+    // xcode writes into DIR/private_keys. An --out DIR that is missing is created like any other
+    // format's (its parent must exist): creating the whole chain would hide a mistyped path.
+    if (format === "xcode" && values.out !== undefined && !existsSync(directory)) preparePrivateDirectory(directory, false);
+    const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined });
     if (githubEnv !== undefined && plan.githubEnv !== undefined) {
       try {
-        appendFileSync(githubEnv, plan.githubEnv, { mode: 0o600 });
+        const fd = openSync(githubEnv, GITHUB_ENV_FLAGS);
+        try {
+          writeSync(fd, plan.githubEnv);
+        } finally {
+          closeSync(fd);
+        }
       } catch (error) {
         throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
       }
@@ -73,19 +81,43 @@ function githubEnvFile(io: Io): string {
   } catch {
     throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} is not an existing file. It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
   }
+  // Opened for writing now, before any key file is written: a GITHUB_ENV that cannot take the
+  // variables must fail the export while nothing is on disk yet.
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, GITHUB_ENV_FLAGS);
+    if (!fstatSync(fd).isFile()) throw new Error("not a file");
+  } catch (error) {
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} cannot be written (${(error as { code?: string }).code ?? "not a regular file"}). It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
   return path;
 }
 
+/**
+ * Append to the existing file only: never create it, never follow a symbolic link swapped in
+ * after the check, never block on a FIFO swapped in after it.
+ */
+const GITHUB_ENV_FLAGS = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 function outputDirectory(format: ExportFormat, out: unknown, io: Io): string {
-  if (typeof out === "string") return resolve(plainPath(out, "--out"));
+  if (typeof out === "string") {
+    // `--out "$DIR"` with DIR unset would otherwise mean the working directory.
+    if (out.trim() === "") throw new UsageError("--out needs a directory; it was empty (an unset variable?)");
+    // The resolved path is checked too: a relative --out takes on the working directory, whose
+    // name (a newline in it) must not reach a GITHUB_ENV or .env line.
+    return plainPath(resolve(plainPath(out, "--out")), "--out");
+  }
   if (format === "github") {
     const temp = io.env.RUNNER_TEMP;
     if (temp === undefined || temp.trim() === "") {
       throw new AscCredentialError("OUTPUT_INVALID", "Output: --format github puts the key under $RUNNER_TEMP, which is not set: run it in a GitHub Actions step, or pass --out DIR.", "RUNNER_TEMP");
     }
-    return join(plainPath(temp, "RUNNER_TEMP"), "asc-credential");
+    // Absolute, so the path in GITHUB_ENV holds in later steps with another working directory.
+    return plainPath(resolve(plainPath(temp, "RUNNER_TEMP"), "asc-credential"), "RUNNER_TEMP");
   }
-  const home = io.env.HOME && isAbsolute(io.env.HOME) ? io.env.HOME : homedir();
+  const home = plainPath(io.env.HOME && isAbsolute(io.env.HOME) ? io.env.HOME : homedir(), "HOME");
   return format === "xcode" ? join(home, ".appstoreconnect") : join(home, ".appstoreconnect", "private_keys");
 }
 
