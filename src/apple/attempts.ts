@@ -43,6 +43,7 @@ export async function callApi(
   env: ProbeEnvironment,
 ): Promise<ProbeResult> {
   let token = firstToken;
+  const sent = [firstToken];
   // At most one extra attempt after a 401, not counted against `retries`: re-signed on Apple's
   // clock when the clocks disagree (within the cap), else freshly signed, since transient 401s
   // that pass on a retry are a known Apple behaviour.
@@ -98,6 +99,7 @@ export async function callApi(
         second401 = "fresh";
         token = resign(0);
       }
+      sent.push(token);
       attempt--;
       continue;
     }
@@ -107,7 +109,7 @@ export async function callApi(
       if (status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, MAX_RETRY_DELAY_MS);
       continue;
     }
-    return { ...result, error: explainAnswer({ status, body, keyType, skew, second401, attempts }) };
+    return { ...result, error: explainAnswer({ status, body, keyType, skew, second401, attempts, sent }) };
   }
   return {
     ...base,

@@ -5,7 +5,7 @@
  * each through the redaction, reach a message.
  * @packageDocumentation
  */
-import { redact } from "../core/redact";
+import { redactKnown } from "../core/redact";
 import { CLOCK_SKEW_WARNING_SECONDS, DEFAULT_ASC_BASE_URL, type ProbeError } from "./options";
 
 /** One entry of Apple's `errors` array, as far as this package reads it. */
@@ -40,11 +40,14 @@ export function parseAppleErrors(body: string): AppleErrorEntry[] | undefined {
   return entries;
 }
 
-/** Apple's text, made safe to print: at most three entries, each redacted and bounded. */
-export function describeAppleErrors(entries: AppleErrorEntry[]): string {
+/**
+ * Apple's text, made safe to print: at most three entries, each redacted (of every token `sent`,
+ * in any piece) and bounded.
+ */
+export function describeAppleErrors(entries: AppleErrorEntry[], sent: readonly string[] = []): string {
   return entries
     .slice(0, 3)
-    .map((e) => [e.code, e.title, e.detail].filter((part): part is string => typeof part === "string" && part !== "").map((part) => redact(part.replace(/\s+/g, " ")).slice(0, 300)).join(": "))
+    .map((e) => [e.code, e.title, e.detail].filter((part): part is string => typeof part === "string" && part !== "").map((part) => redactKnown(part.replace(/\s+/g, " "), sent).slice(0, 300)).join(": "))
     .join("; ");
 }
 
@@ -74,13 +77,15 @@ export interface FailedAnswer {
   second401: "none" | "apple-clock" | "fresh";
   /** Attempts made in all. */
   attempts: number;
+  /** Every token sent: removed from Apple's text in any piece the server echoed. */
+  sent: readonly string[];
 }
 
 /** Turns a final non-2xx answer into the error a user can act on. */
 export function explainAnswer(answer: FailedAnswer): ProbeError {
-  const { status, body, keyType, skew, second401, attempts } = answer;
+  const { status, body, keyType, skew, second401, attempts, sent } = answer;
   const apple = parseAppleErrors(body);
-  const said = apple ? ` Apple said: ${describeAppleErrors(apple)}.` : "";
+  const said = apple ? ` Apple said: ${describeAppleErrors(apple, sent)}.` : "";
   const skewed = skew !== undefined && Math.abs(skew) > CLOCK_SKEW_WARNING_SECONDS;
   const skewNote = !skewed
     ? ""

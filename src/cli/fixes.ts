@@ -32,4 +32,12 @@ export const FIXES: Partial<Record<ErrorCode, string>> = {
   KEY_AMBIGUOUS: "pass the one AuthKey_<KEYID>.p8 file of the key you use, alone",
   OUTPUT_INVALID: "pass --out with a directory only you can enter (it is created 0700 if missing)",
   OUTPUT_EXISTS: "remove the file, pass another --out, or add --force to replace it",
+  VAULT_ADDRESS_INVALID: "set VAULT_ADDR (or pass --vault-address) to the server, like https://vault.example.com:8200",
+  VAULT_MOUNT_INVALID: "pass --vault-mount with the KV v2 mount's name (the component's mount output), like secret",
+  VAULT_PATH_INVALID: "pass --vault-path with the secret's path in the mount (the component's path output), like app-store-connect/ci",
+  VAULT_MOUNT_NOT_KV2: "pass --vault-mount with a KV version 2 mount (bao secrets list -detailed shows each mount's version)",
+  VAULT_UNREACHABLE: "check VAULT_ADDR, the network and the server's certificate (a private CA goes in NODE_EXTRA_CA_CERTS)",
+  VAULT_SEALED: "ask the Vault operators to unseal the server; nothing can be read until they do",
+  VAULT_PERMISSION_DENIED: "use a token holding the secret's reader policy (the component's readerPolicyName), or log in again",
+  VAULT_LOGIN_FAILED: "check the role and its secret ID or JWT (audience, bound claims) against the component's appRoleName / jwtRoleName",
 };

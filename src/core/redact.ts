@@ -15,8 +15,9 @@ const TOKEN = /[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%
 // Runs over the base64, base64url and hex alphabets; percent escapes (%2B, %2F, %3D) count as
 // part of a run, so URL-encoded base64 is judged whole.
 const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
-// Shown as they are: Issuer IDs, and public-key fingerprints (a hash of the public half).
-const SHOWN = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\bsha256:[0-9a-f]{64}\b/g;
+// Shown as they are: Issuer IDs, public-key fingerprints (a hash of the public half), and macOS's
+// per-user temporary directory (/var/folders/xx/<hash of the user>/T/, the $TMPDIR of every Mac).
+const SHOWN = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\bsha256:[0-9a-f]{64}\b|\/var\/folders\/[0-9a-z_+-]{2}\/[0-9a-z_+-]{10,40}\/[TC]\//g;
 
 // Marks a set-aside UUID; a private-use character, outside every run alphabet above.
 const MARK = "\uE000";
@@ -64,6 +65,41 @@ export function redact(text: string): string {
     .replace(TOKEN, "[token removed]")
     .replace(RUN, (run) => (isOpaque(run) ? `[${run.length} characters removed]` : run));
   return redacted.replace(MARKED, (_, i: string) => shown[Number(i)] ?? "");
+}
+
+/**
+ * {@link redact}, and then every run of 12 or more characters that also stands in one of
+ * `secrets` (the tokens a request carried, a login's secret ID) removed, however the text splits
+ * or re-joins them: a server that echoes a secret we sent cannot slip a piece of it through the
+ * shape rules. Secrets shorter than 12 characters (and at least 4) are removed where they stand
+ * whole. Never throws.
+ */
+export function redactKnown(text: string, secrets: Iterable<string>): string {
+  const clean = redact(text);
+  const windows = new Set<string>();
+  const whole: string[] = [];
+  for (const secret of secrets) {
+    if (typeof secret !== "string") continue;
+    if (secret.length >= JUDGED_RUN) for (let i = 0; i + JUDGED_RUN <= secret.length; i++) windows.add(secret.slice(i, i + JUDGED_RUN));
+    else if (secret.length >= 4) whole.push(secret);
+  }
+  const covered = new Uint8Array(clean.length);
+  if (windows.size > 0) {
+    for (let i = 0; i + JUDGED_RUN <= clean.length; i++) {
+      if (windows.has(clean.slice(i, i + JUDGED_RUN))) covered.fill(1, i, i + JUDGED_RUN);
+    }
+  }
+  for (const secret of whole) {
+    for (let at = clean.indexOf(secret); at !== -1; at = clean.indexOf(secret, at + 1)) covered.fill(1, at, at + secret.length);
+  }
+  if (!covered.includes(1)) return clean;
+  let out = "";
+  for (let i = 0; i < clean.length; i++) {
+    if (covered[i] === 1) {
+      if (i === 0 || covered[i - 1] !== 1) out += "[secret removed]";
+    } else out += clean[i];
+  }
+  return out;
 }
 
 /**

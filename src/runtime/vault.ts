@@ -7,7 +7,7 @@
  */
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
-import { quote, redact } from "../core/redact";
+import { quote, redact, redactKnown } from "../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
@@ -547,9 +547,6 @@ async function bounded(work: (signal: AbortSignal) => Promise<LoadedCredential>,
 /** The error with every known secret cut out of its message; anything not ours becomes a plain read failure. */
 function scrubbed(error: unknown, secrets: Secrets): AscCredentialError {
   if (!isAscCredentialError(error)) return new AscCredentialError("SECRET_READ_FAILED", "Reading the Vault secret failed in an unexpected way; the read is retried on the next call.");
-  let message = error.message;
-  for (const secret of secrets.all()) {
-    if (secret.length >= 4 && message.includes(secret)) message = message.split(secret).join("[secret removed]");
-  }
+  const message = redactKnown(error.message, secrets.all());
   return message === error.message ? error : new AscCredentialError(error.code, message, error.field);
 }

@@ -3,7 +3,8 @@
  * every message, the CLI's --json and the probe provider's choice of naming a failing property.
  */
 import { checkIssuerId, checkKeyId } from "../../src/core/identifiers";
-import { isSafeToPrint, quote, redact } from "../../src/core/redact";
+import fc from "fast-check";
+import { isSafeToPrint, quote, redact, redactKnown } from "../../src/core/redact";
 import { containsKeyMaterial, generateTestKey, pemBlock } from "../support/keys";
 
 const key = generateTestKey();
@@ -21,6 +22,8 @@ describe("redact keeps what ordinary values look like", () => {
     ["Apple's key file name", "AuthKey_2X9R4HXF34.p8"],
     ["a path to it", "/home/alice/Downloads/AuthKey_2X9R4HXF34 (1).p8"],
     ["a temp directory", "/tmp/asc-credential-test-Xy12Ab/private_keys"],
+    ["macOS's $TMPDIR", "/var/folders/6k/hs2w9w_x0s5fm4y7cnnkjrn40000gn/T/keys"],
+    ["macOS's $TMPDIR, another user", "/private/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T/asc-export"],
     ["a variable name", "APP_STORE_CONNECT_PRIVATE_KEY_PATH"],
     ["a role ARN with an SSO role", "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123"],
     ["a secret ARN", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app-store-connect/ci-20300102-AbCdEf"],
@@ -75,4 +78,34 @@ test("the identifier messages quote through it", () => {
     expect(message.includes(value)).toBe(redact(value) === value);
     expect(containsKeyMaterial(message, key)).toBe(false);
   }
+});
+
+describe("redactKnown removes every piece of a secret it is told about", () => {
+  const token = (bytes: Uint8Array[]): string => bytes.map((b) => Buffer.from(b).toString("base64url")).join(".");
+
+  test("a token split into pieces of any width, by any separator, leaves no 12-character run", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 30, maxLength: 200 }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 12, max: 40 }),
+        fc.constantFrom("\n", " ", "\r\n", " / ", "\t"),
+        (parts, width, separator) => {
+          const jwt = token(parts);
+          const pieces = jwt.match(new RegExp(`.{1,${width}}`, "g"))!;
+          const text = redactKnown(`Apple said: ${pieces.join(separator)} is not valid`, [jwt]);
+          for (let i = 0; i + 12 <= jwt.length; i++) expect(text.includes(jwt.slice(i, i + 12))).toBe(false);
+          expect(text).toMatch(/^Apple said: [\s\S]* is not valid$/);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("text without the secrets is what redact leaves; short secrets go where they stand whole", () => {
+    const plain = "Provide a properly configured and signed bearer token, and make sure that it has not expired.";
+    expect(redactKnown(plain, ["a-secret-that-is-not-there"])).toBe(plain);
+    expect(redactKnown(`the pin ab12 failed for ab12`, ["ab12"])).toBe("the pin [secret removed] failed for [secret removed]");
+    expect(redactKnown("abc", ["abc"])).toBe("abc");
+    expect(redactKnown(bodyLine, [])).toBe(redact(bodyLine));
+  });
 });

@@ -19,7 +19,7 @@ async function onlyTyped(what: string, work: () => unknown): Promise<void> {
   try {
     await work();
   } catch (error) {
-    if (!isAscCredentialError(error)) throw new Error(`${what} failed with ${(error as Error)?.constructor?.name ?? typeof error}: ${String((error as Error)?.message ?? error).slice(0, 200)}`);
+    if (!isAscCredentialError(error)) throw new Error(`${what} failed with ${(error as Error)?.constructor?.name ?? typeof error}: ${String((error as Error)?.message ?? error).slice(0, 200)}`, { cause: error });
     expect(ERROR_CODES).toContain(error.code);
   }
 }
