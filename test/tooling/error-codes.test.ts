@@ -20,7 +20,7 @@ const TESTS = testFiles(join(REPO_ROOT, "test")).map((path) => ({ path: relative
 
 test("the codes are unique and upper snake case", () => {
   expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
-  for (const code of ERROR_CODES) expect(code).toMatch(/^[A-Z]+(_[A-Z]+)+$/);
+  for (const code of ERROR_CODES) expect(code).toMatch(/^[A-Z]+(_[A-Z][A-Z0-9]*)+$/);
 });
 
 test.each([...ERROR_CODES])("%s has a README row and a test that asserts it", (code) => {
