@@ -499,7 +499,8 @@ function said(answer: Answer): string {
   const first = Array.isArray(answer.json?.errors) ? (answer.json.errors as unknown[]).find((e): e is string => typeof e === "string" && e.trim() !== "") : undefined;
   if (first === undefined) return "";
   // Vault wraps messages as "1 error occurred:\n\t* permission denied\n\n".
-  const text = first.replace(/^\s*\d+ errors? occurred:\s*/, "").replace(/^\*\s*/, "").replace(/\s+\*\s+/g, "; ").replace(/\s+/g, " ").trim();
+  // Only its start is read: the answer may hold 256 KiB of it, and 160 characters are shown.
+  const text = first.slice(0, 2_000).replace(/^\s*\d+ errors? occurred:\s*/, "").replace(/^\*\s*/, "").replace(/\s+\*\s+/g, "; ").replace(/\s+/g, " ").trim();
   return text === "" ? "" : `: ${quote(redact(text).slice(0, 160), 160)}`;
 }
 

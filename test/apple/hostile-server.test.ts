@@ -43,11 +43,20 @@ function probe(options: { retries?: number } = {}, env: ProbeEnvironment = noSle
   return probeCredentialWith(env, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl, timeoutMs: 2000, retries: options.retries ?? 1 });
 }
 
-/** True when `text` holds any 12-character run of any segment of `token`. */
+/**
+ * True when `text` holds any 12-character run of any segment of `token`, as it is or spelled by
+ * the letters and digits of `text` once percent, `\u` and `\x` escapes are decoded (a token echoed
+ * one escape per character, or in pieces too short to judge one by one).
+ */
 function holdsTokenRun(text: string, token: string): boolean {
   for (const segment of token.split(".")) {
     for (let i = 0; i + 12 <= segment.length; i++) if (text.includes(segment.slice(i, i + 12))) return true;
   }
+  const letters = (t: string): string =>
+    t.replace(/%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})/g, (_, a?: string, b?: string, c?: string) => String.fromCharCode(parseInt((a ?? b ?? c)!, 16))).replace(/[^A-Za-z0-9]/g, "");
+  const spelled = letters(text);
+  const secret = letters(token);
+  for (let i = 0; i + 12 <= secret.length; i++) if (spelled.includes(secret.slice(i, i + 12))) return true;
   return false;
 }
 
@@ -68,6 +77,10 @@ const ECHOES: [string, (token: string) => string][] = [
   ["inside a URL", (t) => `see https://example.com/debug?token=${encodeURIComponent(t)}&x=1`],
   ["base64 of the token", (t) => `blob ${Buffer.from(t).toString("base64")}`],
   ["JSON-escaped dots", (t) => `token ${t.replace(/\./g, "\\u002e")}`],
+  ["JSON-escaped entirely", (t) => `token ${[...t].map((c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")}`],
+  ["in pieces of 5, comma-separated", (t) => `token ${t.replace(/(.{5})/g, "$1,")}`],
+  ["one character per line", (t) => `token ${[...t].join("\n")}`],
+  ["as a JSON key", (t) => JSON.stringify({ [t.split(".")[2]!]: "invalid" })],
 ];
 
 describe.each([401, 403, 400, 500])("a %i answer echoing the token", (status) => {
@@ -81,6 +94,23 @@ describe.each([401, 403, 400, 500])("a %i answer echoing the token", (status) =>
     expect(containsKeyMaterial(text, key)).toBe(false);
     if (status === 401 || status === 403) expect(result.error!.message).toMatch(/Apple said: (NOT_AUTHORIZED|FORBIDDEN_ERROR)/);
   });
+});
+
+describe("an error field built to make redaction slow: the probe still answers within its bounds", () => {
+  const MEGABYTE = 1024 * 1024;
+  test.each([
+    ["a megabyte of dashes", "-".repeat(MEGABYTE - 200)],
+    ["a PEM header and then dashes", `-----BEGIN PRIVATE KEY-----${"-".repeat(MEGABYTE - 300)}`],
+    ["one upper-case run", "A".repeat(MEGABYTE - 200)],
+    ["CamelCase words", "Abc".repeat((MEGABYTE - 200) / 3)],
+  ])("%s", async (_label, detail) => {
+    answer = (_token, _request, response) => response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED", title: "Unauthorized", detail }] }));
+    const started = Date.now();
+    const result = await probe({ retries: 0 });
+    expect(result.error?.code).toBe("API_UNAUTHORIZED");
+    expect(result.error!.message.length).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
 });
 
 test("a body that is not Apple's JSON is never repeated at all", async () => {

@@ -84,6 +84,38 @@ test("a refusal that echoes the token, a JWT, the key and a long blob: VAULT_PER
   }
 });
 
+test.each([
+  ["percent-encoded, one escape per character", (t: string) => [...t].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")],
+  ["one character per line", (t: string) => [...t].join("\n")],
+  ["in pieces of 5", (t: string) => t.replace(/(.{5})/g, "$1 ")],
+])("a refusal echoing the token %s: no 12 of its letters and digits reach the message", async (_, echo) => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: [`permission denied for ${echo(TOKEN)}`] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    const letters = decodeURIComponent(error.message.replace(/%(?![0-9A-Fa-f]{2})/g, "%25")).replace(/[^A-Za-z0-9]/g, "");
+    const secret = TOKEN.replace(/[^A-Za-z0-9]/g, "");
+    for (let i = 0; i + 12 <= secret.length; i++) expect(letters.includes(secret.slice(i, i + 12))).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([
+  ["dashes", "-"],
+  ["one base64url run", "A"],
+])("a refusal whose error is 256 KiB of %s: the typed error comes at once", async (_, fill) => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: [fill.repeat(MAX_VAULT_RESPONSE_BYTES - 100)] }));
+  try {
+    const started = Date.now();
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  } finally {
+    await server.close();
+  }
+}, 60_000);
+
 test("the token goes only in the X-Vault-Token header, to the configured server, with the namespace header when set", async () => {
   const server = await scripted((_req, res) => json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 3 } } }));
   try {
