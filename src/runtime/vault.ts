@@ -242,13 +242,15 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
     if (typeof given === "string") secrets.add(checkSecretString(given, "jwt.jwt", "a JWT"));
     else if (typeof given !== "function") throw optionError("jwt.jwt", describeSeen(given), "the JWT, or a function returning a fresh one");
     const mount = checkVaultAuthMount(login.mount ?? DEFAULT_VAULT_JWT_MOUNT, "jwt.mount");
-    const body = async (): Promise<Json> => {
+    const body = async (signal: AbortSignal): Promise<Json> => {
       let jwt: unknown;
       if (typeof given === "string") jwt = given;
       else {
         try {
-          jwt = await given();
+          // Given up with the load: a function that never answers must not hold every later login.
+          jwt = await untilAborted(Promise.resolve().then(given), signal);
         } catch {
+          if (signal.aborted) throw abandoned(`jwt.jwt: the function that supplies the JWT for the login at ${quote(`auth/${mount}`)}`);
           throw new AscCredentialError("VAULT_LOGIN_FAILED", `jwt.jwt: the function that supplies the JWT for the login at ${quote(`auth/${mount}`)} failed; the read is retried on the next call.`, "jwt.jwt");
         }
         if (typeof jwt === "string") secrets.addRecent(jwt);
@@ -283,7 +285,7 @@ class LoginAuth implements Auth {
     private readonly target: Target,
     private readonly mount: string,
     readonly describe: string,
-    private readonly body: () => Promise<Json>,
+    private readonly body: (signal: AbortSignal) => Promise<Json>,
     private readonly secrets: Secrets,
     private readonly now: () => number,
   ) {}
@@ -302,7 +304,7 @@ class LoginAuth implements Auth {
 
   private async login(signal: AbortSignal): Promise<string> {
     const where = `Vault ${this.target.shown}, ${this.describe}`;
-    const answer = await call(this.target, "POST", `auth/${encodePath(this.mount)}/login`, undefined, await this.body(), signal, where);
+    const answer = await call(this.target, "POST", `auth/${encodePath(this.mount)}/login`, undefined, await this.body(signal), signal, where);
     if (answer.status !== 200) {
       if (answer.status === 429 || (answer.status >= 300 && answer.status < 400) || answer.status >= 500) throw serverFailure(answer, where);
       const fix =
@@ -450,6 +452,16 @@ async function call(target: Target, method: "GET" | "POST", apiPath: string, tok
     json = undefined;
   }
   return { status: response.status, json };
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (when `work` ignores it). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** A request given up at the load's deadline (another load waiting on a shared login sees this). */

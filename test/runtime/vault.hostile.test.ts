@@ -276,6 +276,27 @@ test("a JWT function that throws or returns nothing usable: VAULT_LOGIN_FAILED, 
   }
 });
 
+test("a JWT function that never answers fails that load at its bound, and the next load asks it again and logs in", async () => {
+  const server = await scripted((req, res) =>
+    req.url === "/v1/auth/jwt/login"
+      ? json(res, 200, { auth: { client_token: LOGIN_TOKEN, lease_duration: 900 } })
+      : json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 1 } } }),
+  );
+  try {
+    let calls = 0;
+    const load = vaultLoader({ address: server.address, path: "app-store-connect/ci", jwt: { role: "ci", jwt: () => (++calls === 1 ? new Promise<string>(() => undefined) : "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJl") } });
+    const first = await rejection(() => load(300));
+    expect(first.code).toBe("VAULT_UNREACHABLE");
+    expect(server.seen).toEqual([]);
+    const loaded = await load(2_000);
+    expect(loaded.keyId).toBe(TEAM.keyId);
+    expect(calls).toBe(2);
+    expect(server.seen.map((s) => s.url)).toEqual(["/v1/auth/jwt/login", "/v1/secret/data/app-store-connect/ci"]);
+  } finally {
+    await server.close();
+  }
+});
+
 describe("a token pasted where a name belongs never shows", () => {
   let server: Scripted;
   beforeAll(async () => {
