@@ -67,8 +67,9 @@ export class AscTokenSource {
   private readonly clock: () => number;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
 
-  // Fast path: a resolved promise of the current token, valid while clock() < cachedUntil.
+  // Fast path: a resolved promise of the current token, valid while cachedFrom <= clock() < cachedUntil.
   private cached: Promise<string> | undefined;
+  private cachedFrom = 0;
   private cachedUntil = 0;
 
   private credential: LoadedCredential | undefined;
@@ -77,6 +78,8 @@ export class AscTokenSource {
   /** After a failed background re-read: when to try again (the credential stays due meanwhile). */
   private retryAt = 0;
   private token: string | undefined;
+  /** The token's issue time (ms): a clock that reads earlier was stepped backward. */
+  private tokenIssuedAt = 0;
   private tokenFreshUntil = 0;
   /** The read under way, shared by every caller and by the background refresh. */
   private reading: Promise<LoadedCredential> | undefined;
@@ -147,7 +150,8 @@ export class AscTokenSource {
    */
   getToken(): Promise<string> {
     // The warm path allocates nothing: it hands out the same resolved promise.
-    if (this.cached !== undefined && this.clock() < this.cachedUntil) return this.cached;
+    const now = this.clock();
+    if (this.cached !== undefined && now < this.cachedUntil && now >= this.cachedFrom) return this.cached;
     return this.slowPath();
   }
 
@@ -189,7 +193,10 @@ export class AscTokenSource {
 
   private async slowPath(): Promise<string> {
     const now = this.clock();
-    const tokenFresh = this.token !== undefined && now < this.tokenFreshUntil;
+    // After the clock is stepped backward, no deadline stays further ahead than its interval.
+    this.readDueAt = Math.min(this.readDueAt, now + this.refreshMs);
+    this.retryAt = Math.min(this.retryAt, now + READ_RETRY_MS);
+    const tokenFresh = this.isFresh(now);
     if (tokenFresh && this.credential !== undefined) {
       // The credential is due: re-read it behind the caller's back, and hand out the token in hand.
       if (now >= this.readDueAt && now >= this.retryAt) this.refreshInBackground();
@@ -257,10 +264,15 @@ export class AscTokenSource {
     this.retryAt = 0;
   }
 
+  /** A token in hand, not near its expiry, and not dated after `now` (a clock stepped backward). */
+  private isFresh(now: number): boolean {
+    return this.token !== undefined && now >= this.tokenIssuedAt && now < this.tokenFreshUntil;
+  }
+
   private sign(generation: number): Promise<string> {
-    if (this.token !== undefined && this.clock() < this.tokenFreshUntil) {
+    if (this.isFresh(this.clock())) {
       this.publish();
-      return Promise.resolve(this.token);
+      return Promise.resolve(this.token!);
     }
     if (this.signing) return this.signing;
     const credential = this.credential!;
@@ -271,6 +283,7 @@ export class AscTokenSource {
     ).then((token) => {
       if (generation === this.generation && this.credential === credential) {
         this.token = token;
+        this.tokenIssuedAt = iat * 1000;
         this.tokenFreshUntil = (iat + this.lifetimeSeconds - this.marginSeconds) * 1000;
         this.publish();
       }
@@ -288,6 +301,7 @@ export class AscTokenSource {
   private publish(nextLookAt = this.readDueAt): void {
     if (this.token === undefined) return;
     this.cached = Promise.resolve(this.token);
+    this.cachedFrom = this.tokenIssuedAt;
     this.cachedUntil = Math.min(this.tokenFreshUntil, nextLookAt);
   }
 }

@@ -230,6 +230,25 @@ describe("token cache", () => {
   });
 });
 
+describe("a clock stepped backward (NTP correcting a machine that ran ahead)", () => {
+  test("the token dated after the new time is not handed out again: a new one is signed on the new clock", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const start = 1_700_000_000_000;
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 3600, now: () => now });
+    const first = await source.getToken();
+    now = start - 3_600_000;
+    const second = await source.getToken();
+    expect(second).not.toBe(first);
+    expect(decodeJwt(second).payload.iat).toBe((start - 3_600_000) / 1000);
+    // Read again no later than refreshSeconds after the new time, not an hour more.
+    now = start - 3_600_000 + 3_600_000;
+    await source.getToken();
+    await stub.settled();
+    expect(stub.reads()).toBe(2);
+  });
+});
+
 describe("fetch", () => {
   let api: FakeAscApi;
   beforeEach(async () => {
