@@ -145,6 +145,9 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
   const secrets = new Secrets();
   try {
     const env = source.env ?? process.env;
+    // Known before any slot is checked: a message about one slot never shows a secret given in another.
+    const { token, appRole, jwt } = source;
+    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, env.VAULT_TOKEN, env.BAO_TOKEN]) if (typeof value === "string" && value !== "") secrets.add(value);
     const mount = checkVaultMount(source.mount ?? DEFAULT_VAULT_KV_MOUNT, "mount");
     const path = checkVaultPath(source.path, "path");
     const version = checkVersion(source.version);
@@ -181,6 +184,16 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** True for `host`, `host:port` or `host/prefix` whose host is a domain name with a dot, an IP address or localhost. */
+function looksLikeHost(text: string): boolean {
+  try {
+    const { hostname } = new URL(`https://${text}`);
+    return hostname.includes(".") || hostname.startsWith("[") || hostname === "localhost";
+  } catch {
+    return false;
+  }
+}
+
 /** The server's base URL (scheme, host, port, an optional path prefix), checked. */
 function checkAddress(raw: string | undefined, field: string, allowInsecureHttp: boolean, namespace: string | undefined): Target {
   const fail = (problem: string, fix: string): never => {
@@ -192,7 +205,8 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
   const text = raw.trim();
   // An address with a user or password part is not echoed: that part is a credential.
   const shown = /@/.test(text) ? "(the address given)" : quote(text);
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) fail(` ${shown} has no scheme`, `${example}.`);
+  // Without a scheme it is shown only if it names a host (a token pasted here names none).
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) fail(` ${looksLikeHost(text) ? shown : `(a value of ${text.length} characters that names no host)`} has no scheme`, `${example}.`);
   let url: URL;
   try {
     url = new URL(text);

@@ -323,6 +323,38 @@ describe("a token pasted where a name belongs never shows", () => {
     expectClean(message);
   });
 
+  test.each([
+    ["the address", { address: SECRET_ID }],
+    ["the mount", { mount: `${SECRET_ID}/..` }],
+    ["the namespace", { namespace: `/${SECRET_ID}` }],
+    ["the path", { path: `${SECRET_ID}/` }],
+    ["the JWT role", { appRole: undefined, jwt: { role: `${SECRET_ID}!`, jwt: "x.y.z" } }],
+  ])("a secret ID (a UUID, which messages otherwise show) or a dev token pasted into %s is not shown, whichever check fails first", (_, given) => {
+    const devToken = "my-dev-root-token";
+    for (const secret of [SECRET_ID, devToken]) {
+      const swapped = JSON.parse(JSON.stringify(given).replaceAll(SECRET_ID, secret)) as Partial<VaultSource>;
+      let message = "";
+      try {
+        vaultLoader({ address: server.address, path: "app-store-connect/ci", ...(secret === SECRET_ID ? { appRole: { roleId: "role-id-1234", secretId: SECRET_ID } } : { token: devToken }), ...swapped });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message.length).toBeGreaterThan(20);
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  test("VAULT_TOKEN and VAULT_ADDR swapped: the token is not shown", () => {
+    let message = "";
+    try {
+      vaultLoader({ path: "app-store-connect/ci", env: { VAULT_ADDR: "my-dev-root-token", VAULT_TOKEN: server.address } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("VAULT_ADDR");
+    expect(message).not.toContain("my-dev-root-token");
+  });
+
   test("a token with a newline or a space is refused without being shown", () => {
     for (const token of [`${TOKEN}\n`, `"${TOKEN}"x y`]) {
       let message = "";
