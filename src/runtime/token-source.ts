@@ -175,19 +175,21 @@ export class AscTokenSource {
   /**
    * `fetch` with `Authorization: Bearer <token>`. On a 401 it invalidates, re-reads the
    * credential once and retries once, so a rotated key takes effect without a restart. A
-   * request whose body is a stream cannot be replayed and is not retried.
+   * request whose body is a stream or an async iterable cannot be replayed and is not retried.
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const doFetch = this.fetchImpl ?? globalThis.fetch;
-    const replayable = !(init?.body instanceof ReadableStream);
+    // A stream (web or Node.js) or an async iterable is read once: a retry would send it empty.
+    const body: unknown = init?.body;
+    const replayable = !(body instanceof ReadableStream) && !(body !== null && typeof body === "object" && Symbol.asyncIterator in body);
     const request = input instanceof Request ? input : undefined;
     const token = await this.getToken();
     const first = await networkTyped(() => doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token)));
     if (first.status !== 401 || !replayable) return first;
     // Many requests may fail with the same stale token; only the first one invalidates.
     if (this.token === token) this.invalidate();
-    const fresh = await this.getToken();
     await first.body?.cancel().catch(() => undefined);
+    const fresh = await this.getToken();
     return networkTyped(() => doFetch(input, withBearer(init, request, fresh)));
   }
 

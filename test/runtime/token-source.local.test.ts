@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { GetSecretValueCommand, type GetSecretValueCommandOutput } from "@aws-sdk/client-secrets-manager";
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { FakeAscApi } from "../support/fake-asc-api";
@@ -286,6 +287,31 @@ describe("fetch", () => {
     await Promise.all(responses.map((r) => r.text()));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(stub.reads()).toBe(2);
+  });
+
+  test.each([
+    ["an async generator", () => (async function* () { yield new TextEncoder().encode('{"data":1}'); })()],
+    ["a Node.js stream", () => Readable.from(['{"data":1}'])],
+  ])("a body that is %s cannot be replayed either: its 401 is returned, never retried with an empty body", async (_, body) => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    const response = await source.fetch(`${api.baseUrl}/v1/apps`, { method: "POST", body: body() as unknown as BodyInit, duplex: "half" } as RequestInit);
+    await response.text();
+    expect(response.status).toBe(401);
+    expect(api.requests).toHaveLength(1);
+    expect(stub.reads()).toBe(1);
+  });
+
+  test("a 401 whose re-read fails: the read's error, and the 401's body is not left open", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    let cancelled = false;
+    const unauthorized: typeof fetch = async () => new Response(new ReadableStream({ pull: () => undefined, cancel: () => void (cancelled = true) }), { status: 401 });
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, fetch: unauthorized });
+    await source.getToken();
+    stub.failing(true);
+    const error = await rejection(() => source.fetch("https://api.appstoreconnect.apple.com/v1/apps"));
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(cancelled).toBe(true);
   });
 
   test("a streamed body cannot be replayed, so its 401 is returned without a retry", async () => {
