@@ -150,12 +150,22 @@ export function redactKnown(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
+// Control characters (C0, DEL, C1) and bidirectional controls: a terminal or a log viewer acts on
+// them (clears the screen, sets a title, shows text reversed) instead of showing them.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every control character and bidirectional control replaced by `?`. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, "?");
+}
+
 /**
  * A user's value for a message: quoted when it survives {@link redact} untouched and is short,
  * else what is left after redaction (or its length), so a message never carries key material.
  */
 export function quote(value: string, maxLength = 80): string {
-  const clean = [...redact(value).trim()].map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? "?" : c)).join("");
+  const clean = printable(redact(value).trim());
   if (clean.length <= maxLength) return `'${clean}'`;
   return `(a value of ${value.length} characters)`;
 }

@@ -113,6 +113,16 @@ describe("an error field built to make redaction slow: the probe still answers w
   }, 60_000);
 });
 
+test("terminal escapes and bidirectional overrides in Apple's fields do not reach the message", async () => {
+  const detail = "bad token\u001b]0;owned\u0007\u001b[2J\u001b[31m red \u009b1m \u202eesrever\u2066 \u0000end";
+  answer = (_token, _request, response) => response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED\u001b[0m", title: "Unauthorized\r\nInjected: yes", detail }] }));
+  const result = await probe();
+  expect(result.error?.code).toBe("API_UNAUTHORIZED");
+  expect(result.error!.message).toContain("bad token");
+  // eslint-disable-next-line no-control-regex
+  expect(result.error!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+});
+
 test("a body that is not Apple's JSON is never repeated at all", async () => {
   answer = (token, _request, response) => response.writeHead(401, { "content-type": "text/html" }).end(`<html>Proxy login. Your token: ${token}. Internal ref ZXhhbXBsZS1yZWY</html>`);
   const result = await probe();

@@ -116,6 +116,19 @@ test.each([
   }
 }, 60_000);
 
+test("terminal escapes and bidirectional overrides in Vault's error text do not reach the message", async () => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: ["permission denied\u001b]0;owned\u0007\u001b[2J \u009b1m \u202eesrever\u2066"] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expect(error.message).toContain("permission denied");
+    // eslint-disable-next-line no-control-regex
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+  } finally {
+    await server.close();
+  }
+});
+
 test("the token goes only in the X-Vault-Token header, to the configured server, with the namespace header when set", async () => {
   const server = await scripted((_req, res) => json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 3 } } }));
   try {
