@@ -2,6 +2,7 @@ import type { GetSecretValueCommand, GetSecretValueCommandOutput } from "@aws-sd
 import { AscCredentialError } from "../core/errors";
 import { quote } from "../core/redact";
 import type { LoadedCredential } from "./credential";
+import { readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
 
 /**
@@ -52,7 +53,7 @@ export async function readStoredSecret(client: SecretsManagerLike, location: Sec
     timer = setTimeout(() => {
       abort.abort();
       reject(new AscCredentialError("SECRET_READ_FAILED", `${where} could not be read from Secrets Manager: no answer within ${timeoutMs} ms. Check network access to Secrets Manager (proxy, VPC endpoint, DNS) from this process; the read is retried on the next call.`));
-    }, timeoutMs);
+    }, readerBudgetMs(timeoutMs));
   });
   let output: GetSecretValueCommandOutput;
   try {

@@ -10,7 +10,7 @@ import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
-import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
+import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
 
 /** Where an AppRole login goes when `mount` is not given. */
@@ -549,9 +549,8 @@ function serverFailure(answer: Answer, where: string): AscCredentialError {
 
 /** Runs one load within `timeoutMs`, whatever the server does, and removes every secret from its errors. */
 async function bounded(work: (signal: AbortSignal) => Promise<LoadedCredential>, timeoutMs: number, target: Target, where: string, secrets: Secrets): Promise<LoadedCredential> {
-  // A little under the caller's own bound (AscTokenSource races the same timeoutMs), so this
-  // error, which names the server, is the one a caller sees.
-  const budget = Math.max(1, timeoutMs - Math.min(20, Math.floor(timeoutMs / 5)));
+  // A little under the caller's own bound (AscTokenSource races the same timeoutMs).
+  const budget = readerBudgetMs(timeoutMs);
   const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
