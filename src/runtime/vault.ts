@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
@@ -448,7 +449,9 @@ async function call(target: Target, method: "GET" | "POST", apiPath: string, tok
     response = await globalThis.fetch(`${target.base}/v1/${apiPath}`, { method, headers, redirect: "manual", signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (error) {
     if (signal.aborted) throw abandoned(where);
-    throw new AscCredentialError("VAULT_UNREACHABLE", `${where}: the server could not be reached (${networkReason(error)}). Check the address (VAULT_ADDR), that Vault runs there, and network access (proxy, firewall, DNS); the read is retried on the next call.`);
+    const reason = networkReason(error);
+    const fix = tlsAdvice(reason) ?? "Check the address (VAULT_ADDR), that Vault runs there, and network access (proxy, firewall, DNS).";
+    throw new AscCredentialError("VAULT_UNREACHABLE", `${where}: the server could not be reached (${reason}). ${fix} The read is retried on the next call.`);
   }
   let text: string;
   try {

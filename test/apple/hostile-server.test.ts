@@ -11,6 +11,7 @@ import { MAX_CLOCK_ADJUSTMENT_SECONDS, type ProbeResult } from "../../src/apple/
 import { probeCredentialWith } from "../../src/apple/probe-credential";
 import { ERROR_CODES } from "../../src/core";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { selfSignedServer } from "../support/tls";
 
 let key: TestKey;
 let server: Server;
@@ -121,6 +122,25 @@ test("terminal escapes and bidirectional overrides in Apple's fields do not reac
   expect(result.error!.message).toContain("bad token");
   // eslint-disable-next-line no-control-regex
   expect(result.error!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+});
+
+test("https to a server whose certificate is not trusted (a proxy intercepting TLS): API_UNREACHABLE saying so, with the fix", async () => {
+  const tls = await selfSignedServer((_request, response) => response.writeHead(200).end("{}"));
+  try {
+    const result = await probeCredentialWith(noSleep, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: tls.url, timeoutMs: 2000, retries: 0 });
+    expect(result.error?.code).toBe("API_UNREACHABLE");
+    expect(result.error!.message).toMatch(/TLS certificate .*NODE_EXTRA_CA_CERTS/);
+  } finally {
+    tls.server.closeAllConnections();
+    await new Promise((resolve) => tls.server.close(resolve));
+  }
+});
+
+test("https to a plain http server: API_UNREACHABLE saying it does not speak TLS", async () => {
+  const result = await probeCredentialWith(noSleep, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: baseUrl.replace("http://", "https://"), timeoutMs: 2000, retries: 0 });
+  expect(result.error?.code).toBe("API_UNREACHABLE");
+  expect(result.error!.message).toContain("does not speak TLS at this address");
+  expect(received).toEqual([]);
 });
 
 test("a body that is not Apple's JSON is never repeated at all", async () => {

@@ -10,6 +10,7 @@ import { AscTokenSource } from "../../src/runtime/token-source";
 import { MAX_VAULT_RESPONSE_BYTES, vaultLoader, type VaultSource } from "../../src/runtime/vault";
 import { containsKeyMaterial, generateTestKey, pemBlock, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
+import { selfSignedServer } from "../support/tls";
 import { rejection, storedJson } from "./helpers";
 
 interface Seen {
@@ -126,6 +127,24 @@ test("terminal escapes and bidirectional overrides in Vault's error text do not 
     expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   } finally {
     await server.close();
+  }
+});
+
+test("https to a server whose certificate is not trusted, or to a plain http server: VAULT_UNREACHABLE saying which, with the fix", async () => {
+  const tls = await selfSignedServer((_req, res) => json(res, 200, {}));
+  const plain = await scripted((_req, res) => json(res, 200, {}));
+  try {
+    const untrusted = await rejection(() => vaultLoader({ address: tls.url, token: TOKEN, path: "app-store-connect/ci" })(2_000));
+    expect(untrusted.code).toBe("VAULT_UNREACHABLE");
+    expect(untrusted.message).toMatch(/TLS certificate/);
+    const notTls = await rejection(() => vaultLoader({ address: plain.address.replace("http://", "https://"), token: TOKEN, path: "app-store-connect/ci" })(2_000));
+    expect(notTls.code).toBe("VAULT_UNREACHABLE");
+    expect(notTls.message).toContain("does not speak TLS at this address");
+    expect(plain.seen).toEqual([]);
+  } finally {
+    tls.server.closeAllConnections();
+    await new Promise((resolve) => tls.server.close(resolve));
+    await plain.close();
   }
 });
 
