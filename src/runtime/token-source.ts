@@ -77,6 +77,8 @@ export class AscTokenSource {
   private readDueAt = 0;
   /** After a failed background re-read: when to try again (the credential stays due meanwhile). */
   private retryAt = 0;
+  /** After a 401's re-read found the same key: until then, a 401 only has a new token signed. */
+  private quietUntil = 0;
   private token: string | undefined;
   /** The token's issue time (ms): a clock that reads earlier was stepped backward. */
   private tokenIssuedAt = 0;
@@ -168,6 +170,7 @@ export class AscTokenSource {
     this.credential = undefined;
     this.readDueAt = 0;
     this.retryAt = 0;
+    this.quietUntil = 0;
     this.reading = undefined;
     this.signing = undefined;
   }
@@ -186,11 +189,36 @@ export class AscTokenSource {
     const token = await this.getToken();
     const first = await networkTyped(() => doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token)));
     if (first.status !== 401 || !replayable) return first;
-    // Many requests may fail with the same stale token; only the first one invalidates.
-    if (this.token === token) this.invalidate();
     await first.body?.cancel().catch(() => undefined);
+    // Many requests may fail with the same stale token; only the first one acts on it.
+    if (this.token === token) this.unauthorized();
     const fresh = await this.getToken();
     return networkTyped(() => doFetch(input, withBearer(init, request, fresh)));
+  }
+
+  /**
+   * After a 401: re-read the credential (a rotated key) and sign anew. When the last such re-read
+   * found the same key, for min(refreshSeconds, 30) s after it only a new token is signed: a key
+   * the API keeps refusing must not make every request a read of the store.
+   */
+  private unauthorized(): void {
+    if (this.credential !== undefined && this.clock() < this.quietUntil) {
+      this.token = undefined;
+      this.tokenFreshUntil = 0;
+      this.cached = undefined;
+      this.cachedUntil = 0;
+      return;
+    }
+    const before = this.credential;
+    this.invalidate();
+    if (before === undefined) return;
+    const generation = this.generation;
+    this.read(generation).then(
+      (loaded) => {
+        if (generation === this.generation && sameCredential(before, loaded)) this.quietUntil = this.clock() + Math.min(this.refreshMs, READ_RETRY_MS);
+      },
+      () => undefined,
+    );
   }
 
   private async slowPath(): Promise<string> {

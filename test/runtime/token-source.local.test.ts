@@ -314,6 +314,46 @@ describe("fetch", () => {
     expect(cancelled).toBe(true);
   });
 
+  test("a key the API keeps refusing does not turn every request into a read of the store: after a re-read that finds the same key, 401s re-sign for a while without reading", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    // A minute behind, so that the tokens signed 50 s later are still dated in the fake's past.
+    let now = Date.now() - 60_000;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, now: () => now });
+    // The key is not registered: the fake answers every request 401, as Apple does for a key it does not know.
+    for (let i = 0; i < 20; i++) {
+      const responses = await Promise.all(Array.from({ length: 5 }, () => source.fetch(`${api.baseUrl}/v1/apps`)));
+      await Promise.all(responses.map((r) => r.text()));
+      expect(responses.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
+      now += 1_000;
+    }
+    // The first read, and the one re-read after the first 401; 20 s later the quiet spell is not over.
+    expect(stub.reads()).toBe(2);
+    // Every retry still went out with a freshly signed token.
+    expect(api.requests).toHaveLength(200);
+    // After it, a 401 reads the store again at once: a rotated key is picked up.
+    now += 30_000;
+    const key2 = generateTestKey();
+    stub.set(storedJson(key2, TEAM.keyId, TEAM.issuerId));
+    api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key2.publicKeyPem, issuerId: TEAM.issuerId });
+    const response = await source.fetch(`${api.baseUrl}/v1/apps`);
+    await response.text();
+    expect(response.status).toBe(200);
+    expect(stub.reads()).toBe(3);
+  });
+
+  test("a 401 re-read that finds a rotated key leaves no quiet spell: the next 401 reads again at once", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    await source.getToken();
+    stub.set(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    await (await source.fetch(`${api.baseUrl}/v1/apps`)).text();
+    expect(stub.reads()).toBe(2);
+    stub.set(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    await (await source.fetch(`${api.baseUrl}/v1/apps`)).text();
+    expect(stub.reads()).toBe(3);
+  });
+
   test("a streamed body cannot be replayed, so its 401 is returned without a retry", async () => {
     const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
     const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
