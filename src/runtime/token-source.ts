@@ -189,7 +189,8 @@ export class AscTokenSource {
     const token = await this.getToken();
     const first = await networkTyped(() => doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token)));
     if (first.status !== 401 || !replayable) return first;
-    await first.body?.cancel().catch(() => undefined);
+    // Not awaited: a body whose cancel never settles must not hold up the retry.
+    first.body?.cancel().catch(() => undefined);
     // Many requests may fail with the same stale token; only the first one acts on it.
     if (this.token === token) this.unauthorized();
     const fresh = await this.getToken();

@@ -302,6 +302,17 @@ describe("fetch", () => {
     expect(stub.reads()).toBe(1);
   });
 
+  test("a 401 whose body never finishes cancelling does not hold up the retry", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    let calls = 0;
+    const stubborn: typeof fetch = async () =>
+      ++calls === 1 ? new Response(new ReadableStream({ pull: () => undefined, cancel: () => new Promise<void>(() => undefined) }), { status: 401 }) : new Response("{}", { status: 200 });
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, fetch: stubborn });
+    const response = await source.fetch("https://api.appstoreconnect.apple.com/v1/apps");
+    expect(response.status).toBe(200);
+    expect(calls).toBe(2);
+  });
+
   test("a 401 whose re-read fails: the read's error, and the 401's body is not left open", async () => {
     const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
     let cancelled = false;
