@@ -5,6 +5,7 @@
  * time instead of waiting for it.
  * @packageDocumentation
  */
+import { tlsAdvice } from "../core/network";
 import { explainAnswer, isJsonApiList, isRetryable, notTheApi, parseAppleErrors, skewWarning } from "./explain";
 import { CLOCK_SKEW_WARNING_SECONDS, MAX_CLOCK_ADJUSTMENT_SECONDS, MAX_RETRY_DELAY_MS, type ProbeResult, type ResolvedProbeOptions } from "./options";
 
@@ -50,6 +51,8 @@ export async function callApi(
   let second401: "none" | "apple-clock" | "fresh" = "none";
   const url = `${options.baseUrl}/v1/apps?limit=1`;
   let lastProblem = "";
+  // What a TLS failure means and how to fix it, when the last attempt failed that way.
+  let lastAdvice: string | undefined;
   let attempts = 0;
   // A 429's Retry-After replaces the backoff before the next attempt.
   let retryAfterMs: number | undefined;
@@ -68,7 +71,9 @@ export async function callApi(
       });
       body = await readBounded(response);
     } catch (error) {
-      lastProblem = (error as { name?: string })?.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : `network error (${networkErrorName(error)})`;
+      const name = networkErrorName(error);
+      lastProblem = (error as { name?: string })?.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : `network error (${name})`;
+      lastAdvice = tlsAdvice(name);
       continue;
     }
     const status = response.status;
@@ -105,6 +110,7 @@ export async function callApi(
     }
     if (isRetryable(status) && attempt < options.retries) {
       lastProblem = `HTTP ${status}`;
+      lastAdvice = undefined;
       const retryAfter = Number(response.headers.get("retry-after"));
       if (status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, MAX_RETRY_DELAY_MS);
       continue;
@@ -115,7 +121,7 @@ export async function callApi(
     ...base,
     error: {
       code: "API_UNREACHABLE",
-      message: `The App Store Connect API could not be reached after ${attempts} attempts (last: ${lastProblem}). Check network access from this machine (proxy, firewall, DNS) and validation.baseUrl, and try again; validation.mode "offline" skips the call.`,
+      message: `The App Store Connect API could not be reached after ${attempts} attempt${attempts === 1 ? "" : "s"} (last: ${lastProblem}). ${lastAdvice ? `${lastAdvice} To deploy without the call, use validation.mode "offline".` : 'Check network access from this machine (proxy, firewall, DNS) and validation.baseUrl, and try again; validation.mode "offline" skips the call.'}`,
     },
   };
 }

@@ -5,7 +5,7 @@
  * each through the redaction, reach a message.
  * @packageDocumentation
  */
-import { redactKnown } from "../core/redact";
+import { printable, redactKnown } from "../core/redact";
 import { CLOCK_SKEW_WARNING_SECONDS, DEFAULT_ASC_BASE_URL, type ProbeError } from "./options";
 
 /** One entry of Apple's `errors` array, as far as this package reads it. */
@@ -40,14 +40,22 @@ export function parseAppleErrors(body: string): AppleErrorEntry[] | undefined {
   return entries;
 }
 
+/** How much of one of Apple's fields is read at all (a body may be a megabyte); 300 characters are shown. */
+const MAX_FIELD_READ = 2_000;
+
 /**
- * Apple's text, made safe to print: at most three entries, each redacted (of every token `sent`,
- * in any piece) and bounded.
+ * Apple's text, made safe to print: at most three entries, each cut to its first characters,
+ * redacted (of every token `sent`, in any piece), without control characters, and bounded.
  */
 export function describeAppleErrors(entries: AppleErrorEntry[], sent: readonly string[] = []): string {
   return entries
     .slice(0, 3)
-    .map((e) => [e.code, e.title, e.detail].filter((part): part is string => typeof part === "string" && part !== "").map((part) => redactKnown(part.replace(/\s+/g, " "), sent).slice(0, 300)).join(": "))
+    .map((e) =>
+      [e.code, e.title, e.detail]
+        .filter((part): part is string => typeof part === "string" && part !== "")
+        .map((part) => printable(redactKnown(part.slice(0, MAX_FIELD_READ).replace(/\s+/g, " "), sent)).slice(0, 300))
+        .join(": "),
+    )
     .join("; ");
 }
 

@@ -24,9 +24,11 @@ export function probeCredential(credential: CredentialInput, options: ProbeOptio
  * @internal
  */
 export async function probeCredentialWith(env: ProbeEnvironment, credential: CredentialInput, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const mode = options?.mode === "online" ? "online" : "offline";
-  let base: ProbeResult = { ok: false, mode };
+  let base: ProbeResult = { ok: false, mode: "offline" };
   try {
+    // Inside the try: options may be a Proxy or hold getters that throw.
+    const mode = options?.mode === "online" ? "online" : "offline";
+    base = { ok: false, mode };
     const validation = validateCredential(credential);
     if (validation.key) base = { ...base, fingerprint: validation.key.fingerprint };
     let issuedAt: number;

@@ -108,7 +108,9 @@ export async function runDoctor(resolved: ResolvedCredential, options: DoctorOpt
     checks.push(skip("api", "not run: add --online to call the App Store Connect API"));
   } else {
     const baseUrl = options.baseUrl ?? DEFAULT_ASC_BASE_URL;
-    report.online = { baseUrl, apiStatus: null, clockSkewSeconds: null };
+    // As the report shows it: without a user name or password, and redacted like any input.
+    const shownBaseUrl = redact(baseUrl.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1"));
+    report.online = { baseUrl: shownBaseUrl, apiStatus: null, clockSkewSeconds: null };
     if (!credentialOk) {
       checks.push(skip("api", "not run: fix the failures above first"));
     } else {
@@ -122,7 +124,7 @@ export async function runDoctor(resolved: ResolvedCredential, options: DoctorOpt
       report.online.clockSkewSeconds = online.clockSkewSeconds ?? null;
       checks.push(
         online.ok
-          ? pass("api", `GET ${baseUrl}/v1/apps?limit=1 answered HTTP ${online.apiStatus}`)
+          ? pass("api", `GET ${shownBaseUrl}/v1/apps?limit=1 answered HTTP ${online.apiStatus}`)
           : fail("api", online.error?.code ?? "API_UNEXPECTED", online.error?.message ?? "the API call failed", FIXES[online.error?.code ?? "API_UNEXPECTED"] ?? "see the message"),
       );
       if (online.clockSkewSeconds !== undefined) {

@@ -6,12 +6,15 @@
  * @packageDocumentation
  */
 
-const PEM_BLOCK = /-{2,}\s*BEGIN[^-\n]{0,40}-{2,}[\s\S]*?(?:-{2,}\s*END[^-\n]{0,40}-{2,}|$)/g;
+// Every pattern starts a match only where a run starts (the lookbehinds): tried at each position
+// of a long run, a greedy `-{2,}` or `[...]{8,}` would rescan the rest of it, and a server's body of
+// a million dashes would then block the process for hours.
+const PEM_BLOCK = /(?<!-)-{2,}\s*BEGIN[^-\n]{0,40}-{2,}[\s\S]*?(?:(?<!-)-{2,}\s*END[^-\n]{0,40}-{2,}|$)/g;
 // A PEM marker whose dashes a chat tool or shell mangled: BEGIN ... KEY without the fence.
 const PEM_MARKER = /\b(?:BEGIN|END)\s+(?:[A-Z0-9]+\s+){0,3}(?:PRIVATE KEY|PUBLIC KEY|CERTIFICATE|PGP MESSAGE)\b/g;
 // Three dot-joined base64url segments (a JWT), also with percent-encoded or escaped dots. Parts of
 // a token split across lines, or a signature alone, are long opaque runs (below).
-const TOKEN = /[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}/g;
+const TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}/g;
 // Runs over the base64, base64url and hex alphabets; percent escapes (%2B, %2F, %3D) count as
 // part of a run, so URL-encoded base64 is judged whole.
 const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
@@ -67,26 +70,71 @@ export function redact(text: string): string {
   return redacted.replace(MARKED, (_, i: string) => shown[Number(i)] ?? "");
 }
 
+// The escapes a server may wrap an echoed secret in: percent-encoding, JSON and JavaScript `\u`
+// and `\x` escapes, HTML numeric entities. Read at one position at a time (sticky).
+const ESCAPE = /%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#([0-9]{1,7});/y;
+const ALNUM = /^[A-Za-z0-9]$/;
+
 /**
- * {@link redact}, and then every run of 12 or more characters that also stands in one of
- * `secrets` (the tokens a request carried, a login's secret ID) removed, however the text splits
- * or re-joins them: a server that echoes a secret we sent cannot slip a piece of it through the
- * shape rules. Secrets shorter than 12 characters (and at least 4) are removed where they stand
- * whole. Never throws.
+ * The letters and digits of `text`, escapes decoded, everything else dropped; with where each
+ * one stands in `text` (`from` to `to`). A secret echoed in pieces, one character per escape, or
+ * with separators woven in reads whole in this stream.
+ */
+function letterStream(text: string): { letters: string; from: number[]; to: number[] } {
+  let letters = "";
+  const from: number[] = [];
+  const to: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    ESCAPE.lastIndex = i;
+    const escape = ESCAPE.exec(text);
+    let c = text[i]!;
+    let width = 1;
+    if (escape) {
+      const code = escape[5] !== undefined ? Number(escape[5]) : parseInt(escape[1] ?? escape[2] ?? escape[3] ?? escape[4]!, 16);
+      c = code < 0x80 ? String.fromCharCode(code) : "";
+      width = escape[0].length;
+    }
+    if (ALNUM.test(c)) {
+      letters += c;
+      from.push(i);
+      to.push(i + width);
+    }
+    i += width;
+  }
+  return { letters, from, to };
+}
+
+/**
+ * {@link redact}, and then every piece of one of `secrets` (the tokens a request carried, a
+ * login's secret ID) removed, however the text splits, escapes or re-joins it: every run of 12 or
+ * more characters that also stands in a secret, and every stretch whose letters and digits, with
+ * escapes (`%65`, `\u0065`, `&#101;`) decoded and anything else between them ignored, spell 12
+ * consecutive letters and digits of a secret. A server that echoes a secret we sent cannot slip
+ * a piece of it through the shape rules. Secrets too short for that (at least 4 characters) are
+ * removed where they stand whole. Never throws.
  */
 export function redactKnown(text: string, secrets: Iterable<string>): string {
   const clean = redact(text);
   const windows = new Set<string>();
+  const letterWindows = new Set<string>();
   const whole: string[] = [];
   for (const secret of secrets) {
     if (typeof secret !== "string") continue;
+    const letters = secret.replace(/[^A-Za-z0-9]+/g, "");
     if (secret.length >= JUDGED_RUN) for (let i = 0; i + JUDGED_RUN <= secret.length; i++) windows.add(secret.slice(i, i + JUDGED_RUN));
-    else if (secret.length >= 4) whole.push(secret);
+    for (let i = 0; i + JUDGED_RUN <= letters.length; i++) letterWindows.add(letters.slice(i, i + JUDGED_RUN));
+    if (letters.length < JUDGED_RUN && secret.length >= 4) whole.push(secret);
   }
   const covered = new Uint8Array(clean.length);
   if (windows.size > 0) {
     for (let i = 0; i + JUDGED_RUN <= clean.length; i++) {
       if (windows.has(clean.slice(i, i + JUDGED_RUN))) covered.fill(1, i, i + JUDGED_RUN);
+    }
+  }
+  if (letterWindows.size > 0) {
+    const { letters, from, to } = letterStream(clean);
+    for (let i = 0; i + JUDGED_RUN <= letters.length; i++) {
+      if (letterWindows.has(letters.slice(i, i + JUDGED_RUN))) covered.fill(1, from[i], to[i + JUDGED_RUN - 1]);
     }
   }
   for (const secret of whole) {
@@ -102,12 +150,22 @@ export function redactKnown(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
+// Control characters (C0, DEL, C1) and bidirectional controls: a terminal or a log viewer acts on
+// them (clears the screen, sets a title, shows text reversed) instead of showing them.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every control character and bidirectional control replaced by `?`. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, "?");
+}
+
 /**
  * A user's value for a message: quoted when it survives {@link redact} untouched and is short,
  * else what is left after redaction (or its length), so a message never carries key material.
  */
 export function quote(value: string, maxLength = 80): string {
-  const clean = [...redact(value).trim()].map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? "?" : c)).join("");
+  const clean = printable(redact(value).trim());
   if (clean.length <= maxLength) return `'${clean}'`;
   return `(a value of ${value.length} characters)`;
 }

@@ -10,6 +10,14 @@ import { quote } from "../core/redact";
 
 /** How long a key file or stdin may take to deliver the key, by default. */
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+/**
+ * The time a store reader gives itself out of a caller's `timeoutMs`: a little less, so its own
+ * error, which names the secret and the server, is the one a caller racing the same bound sees.
+ */
+export function readerBudgetMs(timeoutMs: number): number {
+  return Math.max(1, timeoutMs - Math.min(20, Math.floor(timeoutMs / 5)));
+}
+
 /** No key in any accepted form comes near this; more means the wrong file. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
 

@@ -2,6 +2,7 @@ import type { GetSecretValueCommand, GetSecretValueCommandOutput } from "@aws-sd
 import { AscCredentialError } from "../core/errors";
 import { quote } from "../core/redact";
 import type { LoadedCredential } from "./credential";
+import { readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
 
 /**
@@ -52,7 +53,7 @@ export async function readStoredSecret(client: SecretsManagerLike, location: Sec
     timer = setTimeout(() => {
       abort.abort();
       reject(new AscCredentialError("SECRET_READ_FAILED", `${where} could not be read from Secrets Manager: no answer within ${timeoutMs} ms. Check network access to Secrets Manager (proxy, VPC endpoint, DNS) from this process; the read is retried on the next call.`));
-    }, timeoutMs);
+    }, readerBudgetMs(timeoutMs));
   });
   let output: GetSecretValueCommandOutput;
   try {
@@ -67,13 +68,14 @@ export async function readStoredSecret(client: SecretsManagerLike, location: Sec
   if (output === null || typeof output !== "object") {
     throw new AscCredentialError("SECRET_READ_FAILED", `${where}: the Secrets Manager client answered with something that is not a GetSecretValue result. Pass a SecretsManagerClient (or leave client out).`);
   }
-  let text = output.SecretString;
-  if (text === undefined && output.SecretBinary !== undefined) {
-    try {
-      text = Buffer.from(output.SecretBinary).toString("utf8");
-    } catch {
-      text = undefined;
-    }
+  let text: unknown;
+  try {
+    // Read once, in a try: a client's answer may be a Proxy or hold getters that throw.
+    text = output.SecretString;
+    const binary = text === undefined ? output.SecretBinary : undefined;
+    if (binary !== undefined) text = Buffer.from(binary).toString("utf8");
+  } catch {
+    text = undefined;
   }
   if (typeof text !== "string") {
     throw new AscCredentialError("SECRET_FORMAT_INVALID", `${where} has no value (neither SecretString nor SecretBinary). Deploy the AppStoreConnectApiKey component, which writes the credential JSON.`);

@@ -67,8 +67,9 @@ export class AscTokenSource {
   private readonly clock: () => number;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
 
-  // Fast path: a resolved promise of the current token, valid while clock() < cachedUntil.
+  // Fast path: a resolved promise of the current token, valid while cachedFrom <= clock() < cachedUntil.
   private cached: Promise<string> | undefined;
+  private cachedFrom = 0;
   private cachedUntil = 0;
 
   private credential: LoadedCredential | undefined;
@@ -76,7 +77,11 @@ export class AscTokenSource {
   private readDueAt = 0;
   /** After a failed background re-read: when to try again (the credential stays due meanwhile). */
   private retryAt = 0;
+  /** After a 401's re-read found the same key: until then, a 401 only has a new token signed. */
+  private quietUntil = 0;
   private token: string | undefined;
+  /** The token's issue time (ms): a clock that reads earlier was stepped backward. */
+  private tokenIssuedAt = 0;
   private tokenFreshUntil = 0;
   /** The read under way, shared by every caller and by the background refresh. */
   private reading: Promise<LoadedCredential> | undefined;
@@ -147,7 +152,8 @@ export class AscTokenSource {
    */
   getToken(): Promise<string> {
     // The warm path allocates nothing: it hands out the same resolved promise.
-    if (this.cached !== undefined && this.clock() < this.cachedUntil) return this.cached;
+    const now = this.clock();
+    if (this.cached !== undefined && now < this.cachedUntil && now >= this.cachedFrom) return this.cached;
     return this.slowPath();
   }
 
@@ -164,6 +170,7 @@ export class AscTokenSource {
     this.credential = undefined;
     this.readDueAt = 0;
     this.retryAt = 0;
+    this.quietUntil = 0;
     this.reading = undefined;
     this.signing = undefined;
   }
@@ -171,25 +178,56 @@ export class AscTokenSource {
   /**
    * `fetch` with `Authorization: Bearer <token>`. On a 401 it invalidates, re-reads the
    * credential once and retries once, so a rotated key takes effect without a restart. A
-   * request whose body is a stream cannot be replayed and is not retried.
+   * request whose body is a stream or an async iterable cannot be replayed and is not retried.
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const doFetch = this.fetchImpl ?? globalThis.fetch;
-    const replayable = !(init?.body instanceof ReadableStream);
+    // A stream (web or Node.js) or an async iterable is read once: a retry would send it empty.
+    const body: unknown = init?.body;
+    const replayable = !(body instanceof ReadableStream) && !(body !== null && typeof body === "object" && Symbol.asyncIterator in body);
     const request = input instanceof Request ? input : undefined;
     const token = await this.getToken();
     const first = await networkTyped(() => doFetch(request && replayable ? request.clone() : input, withBearer(init, request, token)));
     if (first.status !== 401 || !replayable) return first;
-    // Many requests may fail with the same stale token; only the first one invalidates.
-    if (this.token === token) this.invalidate();
+    // Not awaited: a body whose cancel never settles must not hold up the retry.
+    first.body?.cancel().catch(() => undefined);
+    // Many requests may fail with the same stale token; only the first one acts on it.
+    if (this.token === token) this.unauthorized();
     const fresh = await this.getToken();
-    await first.body?.cancel().catch(() => undefined);
     return networkTyped(() => doFetch(input, withBearer(init, request, fresh)));
+  }
+
+  /**
+   * After a 401: re-read the credential (a rotated key) and sign anew. When the last such re-read
+   * found the same key, for min(refreshSeconds, 30) s after it only a new token is signed: a key
+   * the API keeps refusing must not make every request a read of the store.
+   */
+  private unauthorized(): void {
+    if (this.credential !== undefined && this.clock() < this.quietUntil) {
+      this.token = undefined;
+      this.tokenFreshUntil = 0;
+      this.cached = undefined;
+      this.cachedUntil = 0;
+      return;
+    }
+    const before = this.credential;
+    this.invalidate();
+    if (before === undefined) return;
+    const generation = this.generation;
+    this.read(generation).then(
+      (loaded) => {
+        if (generation === this.generation && sameCredential(before, loaded)) this.quietUntil = this.clock() + Math.min(this.refreshMs, READ_RETRY_MS);
+      },
+      () => undefined,
+    );
   }
 
   private async slowPath(): Promise<string> {
     const now = this.clock();
-    const tokenFresh = this.token !== undefined && now < this.tokenFreshUntil;
+    // After the clock is stepped backward, no deadline stays further ahead than its interval.
+    this.readDueAt = Math.min(this.readDueAt, now + this.refreshMs);
+    this.retryAt = Math.min(this.retryAt, now + READ_RETRY_MS);
+    const tokenFresh = this.isFresh(now);
     if (tokenFresh && this.credential !== undefined) {
       // The credential is due: re-read it behind the caller's back, and hand out the token in hand.
       if (now >= this.readDueAt && now >= this.retryAt) this.refreshInBackground();
@@ -257,10 +295,15 @@ export class AscTokenSource {
     this.retryAt = 0;
   }
 
+  /** A token in hand, not near its expiry, and not dated after `now` (a clock stepped backward). */
+  private isFresh(now: number): boolean {
+    return this.token !== undefined && now >= this.tokenIssuedAt && now < this.tokenFreshUntil;
+  }
+
   private sign(generation: number): Promise<string> {
-    if (this.token !== undefined && this.clock() < this.tokenFreshUntil) {
+    if (this.isFresh(this.clock())) {
       this.publish();
-      return Promise.resolve(this.token);
+      return Promise.resolve(this.token!);
     }
     if (this.signing) return this.signing;
     const credential = this.credential!;
@@ -271,6 +314,7 @@ export class AscTokenSource {
     ).then((token) => {
       if (generation === this.generation && this.credential === credential) {
         this.token = token;
+        this.tokenIssuedAt = iat * 1000;
         this.tokenFreshUntil = (iat + this.lifetimeSeconds - this.marginSeconds) * 1000;
         this.publish();
       }
@@ -288,6 +332,7 @@ export class AscTokenSource {
   private publish(nextLookAt = this.readDueAt): void {
     if (this.token === undefined) return;
     this.cached = Promise.resolve(this.token);
+    this.cachedFrom = this.tokenIssuedAt;
     this.cachedUntil = Math.min(this.tokenFreshUntil, nextLookAt);
   }
 }

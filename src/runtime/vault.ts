@@ -6,11 +6,12 @@
  * @packageDocumentation
  */
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
-import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
+import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
 
 /** Where an AppRole login goes when `mount` is not given. */
@@ -145,6 +146,9 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
   const secrets = new Secrets();
   try {
     const env = source.env ?? process.env;
+    // Known before any slot is checked: a message about one slot never shows a secret given in another.
+    const { token, appRole, jwt } = source;
+    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, env.VAULT_TOKEN, env.BAO_TOKEN]) if (typeof value === "string" && value !== "") secrets.add(value);
     const mount = checkVaultMount(source.mount ?? DEFAULT_VAULT_KV_MOUNT, "mount");
     const path = checkVaultPath(source.path, "path");
     const version = checkVersion(source.version);
@@ -181,6 +185,16 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** True for `host`, `host:port` or `host/prefix` whose host is a domain name with a dot, an IP address or localhost. */
+function looksLikeHost(text: string): boolean {
+  try {
+    const { hostname } = new URL(`https://${text}`);
+    return hostname.includes(".") || hostname.startsWith("[") || hostname === "localhost";
+  } catch {
+    return false;
+  }
+}
+
 /** The server's base URL (scheme, host, port, an optional path prefix), checked. */
 function checkAddress(raw: string | undefined, field: string, allowInsecureHttp: boolean, namespace: string | undefined): Target {
   const fail = (problem: string, fix: string): never => {
@@ -192,7 +206,8 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
   const text = raw.trim();
   // An address with a user or password part is not echoed: that part is a credential.
   const shown = /@/.test(text) ? "(the address given)" : quote(text);
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) fail(` ${shown} has no scheme`, `${example}.`);
+  // Without a scheme it is shown only if it names a host (a token pasted here names none).
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) fail(` ${looksLikeHost(text) ? shown : `(a value of ${text.length} characters that names no host)`} has no scheme`, `${example}.`);
   let url: URL;
   try {
     url = new URL(text);
@@ -242,13 +257,15 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
     if (typeof given === "string") secrets.add(checkSecretString(given, "jwt.jwt", "a JWT"));
     else if (typeof given !== "function") throw optionError("jwt.jwt", describeSeen(given), "the JWT, or a function returning a fresh one");
     const mount = checkVaultAuthMount(login.mount ?? DEFAULT_VAULT_JWT_MOUNT, "jwt.mount");
-    const body = async (): Promise<Json> => {
+    const body = async (signal: AbortSignal): Promise<Json> => {
       let jwt: unknown;
       if (typeof given === "string") jwt = given;
       else {
         try {
-          jwt = await given();
+          // Given up with the load: a function that never answers must not hold every later login.
+          jwt = await untilAborted(Promise.resolve().then(given), signal);
         } catch {
+          if (signal.aborted) throw abandoned(`jwt.jwt: the function that supplies the JWT for the login at ${quote(`auth/${mount}`)}`);
           throw new AscCredentialError("VAULT_LOGIN_FAILED", `jwt.jwt: the function that supplies the JWT for the login at ${quote(`auth/${mount}`)} failed; the read is retried on the next call.`, "jwt.jwt");
         }
         if (typeof jwt === "string") secrets.addRecent(jwt);
@@ -283,7 +300,7 @@ class LoginAuth implements Auth {
     private readonly target: Target,
     private readonly mount: string,
     readonly describe: string,
-    private readonly body: () => Promise<Json>,
+    private readonly body: (signal: AbortSignal) => Promise<Json>,
     private readonly secrets: Secrets,
     private readonly now: () => number,
   ) {}
@@ -302,7 +319,7 @@ class LoginAuth implements Auth {
 
   private async login(signal: AbortSignal): Promise<string> {
     const where = `Vault ${this.target.shown}, ${this.describe}`;
-    const answer = await call(this.target, "POST", `auth/${encodePath(this.mount)}/login`, undefined, await this.body(), signal, where);
+    const answer = await call(this.target, "POST", `auth/${encodePath(this.mount)}/login`, undefined, await this.body(signal), signal, where);
     if (answer.status !== 200) {
       if (answer.status === 429 || (answer.status >= 300 && answer.status < 400) || answer.status >= 500) throw serverFailure(answer, where);
       const fix =
@@ -432,7 +449,9 @@ async function call(target: Target, method: "GET" | "POST", apiPath: string, tok
     response = await globalThis.fetch(`${target.base}/v1/${apiPath}`, { method, headers, redirect: "manual", signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (error) {
     if (signal.aborted) throw abandoned(where);
-    throw new AscCredentialError("VAULT_UNREACHABLE", `${where}: the server could not be reached (${networkReason(error)}). Check the address (VAULT_ADDR), that Vault runs there, and network access (proxy, firewall, DNS); the read is retried on the next call.`);
+    const reason = networkReason(error);
+    const fix = tlsAdvice(reason) ?? "Check the address (VAULT_ADDR), that Vault runs there, and network access (proxy, firewall, DNS).";
+    throw new AscCredentialError("VAULT_UNREACHABLE", `${where}: the server could not be reached (${reason}). ${fix} The read is retried on the next call.`);
   }
   let text: string;
   try {
@@ -450,6 +469,16 @@ async function call(target: Target, method: "GET" | "POST", apiPath: string, tok
     json = undefined;
   }
   return { status: response.status, json };
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (when `work` ignores it). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** A request given up at the load's deadline (another load waiting on a shared login sees this). */
@@ -499,7 +528,8 @@ function said(answer: Answer): string {
   const first = Array.isArray(answer.json?.errors) ? (answer.json.errors as unknown[]).find((e): e is string => typeof e === "string" && e.trim() !== "") : undefined;
   if (first === undefined) return "";
   // Vault wraps messages as "1 error occurred:\n\t* permission denied\n\n".
-  const text = first.replace(/^\s*\d+ errors? occurred:\s*/, "").replace(/^\*\s*/, "").replace(/\s+\*\s+/g, "; ").replace(/\s+/g, " ").trim();
+  // Only its start is read: the answer may hold 256 KiB of it, and 160 characters are shown.
+  const text = first.slice(0, 2_000).replace(/^\s*\d+ errors? occurred:\s*/, "").replace(/^\*\s*/, "").replace(/\s+\*\s+/g, "; ").replace(/\s+/g, " ").trim();
   return text === "" ? "" : `: ${quote(redact(text).slice(0, 160), 160)}`;
 }
 
@@ -522,9 +552,8 @@ function serverFailure(answer: Answer, where: string): AscCredentialError {
 
 /** Runs one load within `timeoutMs`, whatever the server does, and removes every secret from its errors. */
 async function bounded(work: (signal: AbortSignal) => Promise<LoadedCredential>, timeoutMs: number, target: Target, where: string, secrets: Secrets): Promise<LoadedCredential> {
-  // A little under the caller's own bound (AscTokenSource races the same timeoutMs), so this
-  // error, which names the server, is the one a caller sees.
-  const budget = Math.max(1, timeoutMs - Math.min(20, Math.floor(timeoutMs / 5)));
+  // A little under the caller's own bound (AscTokenSource races the same timeoutMs).
+  const budget = readerBudgetMs(timeoutMs);
   const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -11,6 +11,7 @@ import { MAX_CLOCK_ADJUSTMENT_SECONDS, type ProbeResult } from "../../src/apple/
 import { probeCredentialWith } from "../../src/apple/probe-credential";
 import { ERROR_CODES } from "../../src/core";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { selfSignedServer } from "../support/tls";
 
 let key: TestKey;
 let server: Server;
@@ -43,11 +44,20 @@ function probe(options: { retries?: number } = {}, env: ProbeEnvironment = noSle
   return probeCredentialWith(env, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl, timeoutMs: 2000, retries: options.retries ?? 1 });
 }
 
-/** True when `text` holds any 12-character run of any segment of `token`. */
+/**
+ * True when `text` holds any 12-character run of any segment of `token`, as it is or spelled by
+ * the letters and digits of `text` once percent, `\u` and `\x` escapes are decoded (a token echoed
+ * one escape per character, or in pieces too short to judge one by one).
+ */
 function holdsTokenRun(text: string, token: string): boolean {
   for (const segment of token.split(".")) {
     for (let i = 0; i + 12 <= segment.length; i++) if (text.includes(segment.slice(i, i + 12))) return true;
   }
+  const letters = (t: string): string =>
+    t.replace(/%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})/g, (_, a?: string, b?: string, c?: string) => String.fromCharCode(parseInt((a ?? b ?? c)!, 16))).replace(/[^A-Za-z0-9]/g, "");
+  const spelled = letters(text);
+  const secret = letters(token);
+  for (let i = 0; i + 12 <= secret.length; i++) if (spelled.includes(secret.slice(i, i + 12))) return true;
   return false;
 }
 
@@ -68,6 +78,10 @@ const ECHOES: [string, (token: string) => string][] = [
   ["inside a URL", (t) => `see https://example.com/debug?token=${encodeURIComponent(t)}&x=1`],
   ["base64 of the token", (t) => `blob ${Buffer.from(t).toString("base64")}`],
   ["JSON-escaped dots", (t) => `token ${t.replace(/\./g, "\\u002e")}`],
+  ["JSON-escaped entirely", (t) => `token ${[...t].map((c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")}`],
+  ["in pieces of 5, comma-separated", (t) => `token ${t.replace(/(.{5})/g, "$1,")}`],
+  ["one character per line", (t) => `token ${[...t].join("\n")}`],
+  ["as a JSON key", (t) => JSON.stringify({ [t.split(".")[2]!]: "invalid" })],
 ];
 
 describe.each([401, 403, 400, 500])("a %i answer echoing the token", (status) => {
@@ -81,6 +95,52 @@ describe.each([401, 403, 400, 500])("a %i answer echoing the token", (status) =>
     expect(containsKeyMaterial(text, key)).toBe(false);
     if (status === 401 || status === 403) expect(result.error!.message).toMatch(/Apple said: (NOT_AUTHORIZED|FORBIDDEN_ERROR)/);
   });
+});
+
+describe("an error field built to make redaction slow: the probe still answers within its bounds", () => {
+  const MEGABYTE = 1024 * 1024;
+  test.each([
+    ["a megabyte of dashes", "-".repeat(MEGABYTE - 200)],
+    ["a PEM header and then dashes", `-----BEGIN PRIVATE KEY-----${"-".repeat(MEGABYTE - 300)}`],
+    ["one upper-case run", "A".repeat(MEGABYTE - 200)],
+    ["CamelCase words", "Abc".repeat((MEGABYTE - 200) / 3)],
+  ])("%s", async (_label, detail) => {
+    answer = (_token, _request, response) => response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED", title: "Unauthorized", detail }] }));
+    const started = Date.now();
+    const result = await probe({ retries: 0 });
+    expect(result.error?.code).toBe("API_UNAUTHORIZED");
+    expect(result.error!.message.length).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
+});
+
+test("terminal escapes and bidirectional overrides in Apple's fields do not reach the message", async () => {
+  const detail = "bad token\u001b]0;owned\u0007\u001b[2J\u001b[31m red \u009b1m \u202eesrever\u2066 \u0000end";
+  answer = (_token, _request, response) => response.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ status: "401", code: "NOT_AUTHORIZED\u001b[0m", title: "Unauthorized\r\nInjected: yes", detail }] }));
+  const result = await probe();
+  expect(result.error?.code).toBe("API_UNAUTHORIZED");
+  expect(result.error!.message).toContain("bad token");
+  // eslint-disable-next-line no-control-regex
+  expect(result.error!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+});
+
+test("https to a server whose certificate is not trusted (a proxy intercepting TLS): API_UNREACHABLE saying so, with the fix", async () => {
+  const tls = await selfSignedServer((_request, response) => response.writeHead(200).end("{}"));
+  try {
+    const result = await probeCredentialWith(noSleep, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: tls.url, timeoutMs: 2000, retries: 0 });
+    expect(result.error?.code).toBe("API_UNREACHABLE");
+    expect(result.error!.message).toMatch(/TLS certificate .*NODE_EXTRA_CA_CERTS/);
+  } finally {
+    tls.server.closeAllConnections();
+    await new Promise((resolve) => tls.server.close(resolve));
+  }
+});
+
+test("https to a plain http server: API_UNREACHABLE saying it does not speak TLS", async () => {
+  const result = await probeCredentialWith(noSleep, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem }, { mode: "online", baseUrl: baseUrl.replace("http://", "https://"), timeoutMs: 2000, retries: 0 });
+  expect(result.error?.code).toBe("API_UNREACHABLE");
+  expect(result.error!.message).toContain("does not speak TLS at this address");
+  expect(received).toEqual([]);
 });
 
 test("a body that is not Apple's JSON is never repeated at all", async () => {

@@ -44,4 +44,12 @@ describe("probeCredential (offline)", () => {
     const result = await probeCredential({ ...TEAM, keyId: "bad", privateKey: key.pem });
     expect(result.fingerprint).toBe(parsePrivateKey(key.pem).fingerprint);
   });
+  it.each([
+    ["a getter that throws", Object.defineProperty({}, "mode", { get: () => { throw new Error(key.pem); } })],
+    ["a Proxy that throws on every read", new Proxy({}, { get: () => { throw new Error(key.pem); } })],
+  ])("options with %s: a result with a typed error, never a rejection", async (_label, options) => {
+    const result = await probeCredential({ ...TEAM, privateKey: key.pem }, options as never);
+    expect(result).toMatchObject({ ok: false, mode: "offline", error: { code: "API_UNEXPECTED" } });
+    expect(containsKeyMaterial(JSON.stringify(result), key)).toBe(false);
+  });
 });

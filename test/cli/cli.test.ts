@@ -39,6 +39,8 @@ function expectClean(result: CliResult, ...keys: TestKey[]): void {
 
 const team = ["--issuer-id", TEAM.issuerId];
 const ESC = "\x1b";
+// Shaped like an App Store Connect token signature: a long base64url run.
+const TOKEN_LIKE = "Xk3bQ9pZr7LmNwV2cT8yH1aE5uS0dF4gJ6kO3iP9qR2sW7xY1zB4nM8vC5eA0lK6jH3gF2dS9aQ7wE1rT4yU8i";
 
 /** DoctorReport.credential's fields (src/cli/doctor.ts), sorted. */
 const CREDENTIAL_KEYS = ["fingerprint", "issuerId", "keyId", "keyIdSource", "keySource", "keySourceName", "keyType"];
@@ -228,6 +230,18 @@ describe("doctor", () => {
       for (const check of report.checks) {
         expect(Object.keys(check)).toEqual(["id", "status", "code", "message", "fix"]);
         expectCheckTypes(check);
+      }
+    });
+
+    test.each([
+      ["a password in --base-url", (base: string) => base.replace("http://", "http://ci-user:Sup3rS3cretPassw0rd@"), "Sup3rS3cretPassw0rd"],
+      ["a token pasted into its path", (base: string) => `${base}/${TOKEN_LIKE}`, TOKEN_LIKE.slice(0, 20)],
+    ])("%s is not repeated in the report, text or --json", async (_label, url, secret) => {
+      api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key.publicKeyPem, issuerId: TEAM.issuerId });
+      for (const json of [[], ["--json"]]) {
+        const result = await runCli(["doctor", "--key", keyFile, ...team, "--online", "--base-url", url(api.baseUrl), ...json]);
+        expect(result.stdout.length).toBeGreaterThan(50);
+        expect(result.stdout + result.stderr).not.toContain(secret);
       }
     });
 

@@ -109,3 +109,76 @@ describe("redactKnown removes every piece of a secret it is told about", () => {
     expect(redactKnown(bodyLine, [])).toBe(redact(bodyLine));
   });
 });
+
+describe("redactKnown: a secret echoed one escape per character, or in pieces too short to judge, leaves nothing of it", () => {
+  const token = (bytes: Uint8Array[]): string => bytes.map((b) => Buffer.from(b).toString("base64url")).join(".");
+  const hex = (c: string): string => c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0");
+  const ENCODINGS: Record<string, (c: string) => string> = {
+    "percent-encoded": (c) => `%${hex(c)}`,
+    "JSON \\u escapes": (c) => `\\u00${hex(c).toLowerCase()}`,
+    "\\x escapes": (c) => `\\x${hex(c)}`,
+    "HTML decimal entities": (c) => `&#${c.charCodeAt(0)};`,
+    "HTML hex entities": (c) => `&#x${hex(c)};`,
+    "as it is": (c) => c,
+  };
+  /** The letters and digits of `text` with every escape above decoded. */
+  const decodedLetters = (text: string): string =>
+    text
+      .replace(/%([0-9A-F]{2})|\\u([0-9a-f]{4})|\\x([0-9A-F]{2})|&#x([0-9A-F]+);|&#([0-9]+);/gi, (_, a?: string, b?: string, c?: string, d?: string, e?: string) =>
+        String.fromCharCode(e !== undefined ? Number(e) : parseInt((a ?? b ?? c ?? d)!, 16)),
+      )
+      .replace(/[^A-Za-z0-9]/g, "");
+
+  test("every encoding, every piece width from 1, every separator", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 30, maxLength: 120 }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom(...Object.keys(ENCODINGS)),
+        fc.constantFrom("", "\n", " ", ", ", "\"", "-", "\\n"),
+        (parts, width, encoding, separator) => {
+          const jwt = token(parts);
+          const encoded = [...jwt].map(ENCODINGS[encoding]!).join("");
+          const pieces = jwt.length === 0 ? [] : [...jwt].map(ENCODINGS[encoding]!).reduce<string[]>((all, c, i) => (i % width === 0 ? [...all, c] : [...all.slice(0, -1), all[all.length - 1]! + c]), []);
+          for (const text of [encoded, pieces.join(separator)]) {
+            const out = redactKnown(`Apple said: ${text} is not valid`, [jwt]);
+            const letters = decodedLetters(out);
+            const secret = jwt.replace(/[^A-Za-z0-9]/g, "");
+            for (let i = 0; i + 12 <= secret.length; i++) expect(letters.includes(secret.slice(i, i + 12))).toBe(false);
+            expect(out).toMatch(/^Apple said: [\s\S]* is not valid$/);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("ordinary text around a secret stays as it was", () => {
+    const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiI1NzI0NjU0MiJ9.Xk3bQ9pZr7LmNwV2cT8yH1aE5uS0dF4gJ6kO3iP9qR2sW7xY1zB4nM8vC5eA0lK6jH3gF2dS9aQ7wE1rT4yU8i";
+    const plain = "Provide a properly configured and signed bearer token, and make sure that it has not expired. See %20 and &#38; and \\u0041.";
+    expect(redactKnown(plain, [jwt, "f3d9a2b1-77c4-4e0b-9d51-5a2c6e8b1f09"])).toBe(plain);
+    expect(redactKnown(`token ${[...jwt].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("")} was refused`, [jwt])).toBe("token [secret removed] was refused");
+  });
+});
+
+describe("redact takes time in proportion to its input, whatever the input", () => {
+  // Server bodies (up to a megabyte) reach redact; one pattern that backtracks over a long run
+  // would block the process for hours, past every timeout.
+  const N = 100_000;
+  test.each([
+    ["a run of dashes", "-".repeat(N)],
+    ["a PEM header and then dashes", `-----BEGIN PRIVATE KEY-----\n${"-".repeat(N)}`],
+    ["one base64url run", "a".repeat(N)],
+    ["one base64url run with a dot at the end", `${"a".repeat(N)}.b`],
+    ["dot-joined runs", "abcdefgh.".repeat(N / 9)],
+    ["PEM markers and spaces", `BEGIN${" ".repeat(N)}`],
+    ["dashes and spaces", "-- ".repeat(N / 3)],
+    ["percent escapes", "%41".repeat(N / 3)],
+    ["CamelCase", "Abc".repeat(N / 3)],
+  ])("%s", (_label, text) => {
+    const started = Date.now();
+    redact(text);
+    redactKnown(text, ["eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl"]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});

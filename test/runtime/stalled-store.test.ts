@@ -85,13 +85,14 @@ function sdkClient(at: string): SecretsManagerClient {
   return new SecretsManagerClient({ endpoint: at, region: "eu-west-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 1 });
 }
 
-test("a cold read against a stalled service fails with SECRET_READ_FAILED at readTimeoutMs, naming the bound, not the secret's content", async () => {
+test("a cold read against a stalled service fails with SECRET_READ_FAILED at readTimeoutMs, naming the secret and the bound, not the secret's content", async () => {
   const source = AscTokenSource.fromSecretsManager({ secretId: SECRET, client: sdkClient(endpoint), readTimeoutMs: 500 });
   const started = Date.now();
   const error = await rejection(() => source.getToken());
   timings.push(`cold read gave up after ${Date.now() - started} ms (readTimeoutMs 500)`);
   expect(error).toMatchObject({ code: "SECRET_READ_FAILED", name: "AscCredentialError" });
   expect(error.message).toMatch(/within 500 ms/);
+  expect(error.message).toContain(`Secret '${SECRET}'`);
   expect(held.size).toBeGreaterThan(0);
   expect(containsKeyMaterial(error.message, key)).toBe(false);
 });

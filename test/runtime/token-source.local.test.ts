@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { GetSecretValueCommand, type GetSecretValueCommandOutput } from "@aws-sdk/client-secrets-manager";
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { FakeAscApi } from "../support/fake-asc-api";
@@ -230,6 +231,25 @@ describe("token cache", () => {
   });
 });
 
+describe("a clock stepped backward (NTP correcting a machine that ran ahead)", () => {
+  test("the token dated after the new time is not handed out again: a new one is signed on the new clock", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const start = 1_700_000_000_000;
+    let now = start;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, refreshSeconds: 3600, now: () => now });
+    const first = await source.getToken();
+    now = start - 3_600_000;
+    const second = await source.getToken();
+    expect(second).not.toBe(first);
+    expect(decodeJwt(second).payload.iat).toBe((start - 3_600_000) / 1000);
+    // Read again no later than refreshSeconds after the new time, not an hour more.
+    now = start - 3_600_000 + 3_600_000;
+    await source.getToken();
+    await stub.settled();
+    expect(stub.reads()).toBe(2);
+  });
+});
+
 describe("fetch", () => {
   let api: FakeAscApi;
   beforeEach(async () => {
@@ -267,6 +287,82 @@ describe("fetch", () => {
     await Promise.all(responses.map((r) => r.text()));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(stub.reads()).toBe(2);
+  });
+
+  test.each([
+    ["an async generator", () => (async function* () { yield new TextEncoder().encode('{"data":1}'); })()],
+    ["a Node.js stream", () => Readable.from(['{"data":1}'])],
+  ])("a body that is %s cannot be replayed either: its 401 is returned, never retried with an empty body", async (_, body) => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    const response = await source.fetch(`${api.baseUrl}/v1/apps`, { method: "POST", body: body() as unknown as BodyInit, duplex: "half" } as RequestInit);
+    await response.text();
+    expect(response.status).toBe(401);
+    expect(api.requests).toHaveLength(1);
+    expect(stub.reads()).toBe(1);
+  });
+
+  test("a 401 whose body never finishes cancelling does not hold up the retry", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    let calls = 0;
+    const stubborn: typeof fetch = async () =>
+      ++calls === 1 ? new Response(new ReadableStream({ pull: () => undefined, cancel: () => new Promise<void>(() => undefined) }), { status: 401 }) : new Response("{}", { status: 200 });
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, fetch: stubborn });
+    const response = await source.fetch("https://api.appstoreconnect.apple.com/v1/apps");
+    expect(response.status).toBe(200);
+    expect(calls).toBe(2);
+  });
+
+  test("a 401 whose re-read fails: the read's error, and the 401's body is not left open", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    let cancelled = false;
+    const unauthorized: typeof fetch = async () => new Response(new ReadableStream({ pull: () => undefined, cancel: () => void (cancelled = true) }), { status: 401 });
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, fetch: unauthorized });
+    await source.getToken();
+    stub.failing(true);
+    const error = await rejection(() => source.fetch("https://api.appstoreconnect.apple.com/v1/apps"));
+    expect(error.code).toBe("SECRET_READ_FAILED");
+    expect(cancelled).toBe(true);
+  });
+
+  test("a key the API keeps refusing does not turn every request into a read of the store: after a re-read that finds the same key, 401s re-sign for a while without reading", async () => {
+    const key = generateTestKey();
+    const stub = stubClient(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    // A minute behind, so that the tokens signed 50 s later are still dated in the fake's past.
+    let now = Date.now() - 60_000;
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client, now: () => now });
+    // The key is not registered: the fake answers every request 401, as Apple does for a key it does not know.
+    for (let i = 0; i < 20; i++) {
+      const responses = await Promise.all(Array.from({ length: 5 }, () => source.fetch(`${api.baseUrl}/v1/apps`)));
+      await Promise.all(responses.map((r) => r.text()));
+      expect(responses.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
+      now += 1_000;
+    }
+    // The first read, and the one re-read after the first 401; 20 s later the quiet spell is not over.
+    expect(stub.reads()).toBe(2);
+    // Every retry still went out with a freshly signed token.
+    expect(api.requests).toHaveLength(200);
+    // After it, a 401 reads the store again at once: a rotated key is picked up.
+    now += 30_000;
+    const key2 = generateTestKey();
+    stub.set(storedJson(key2, TEAM.keyId, TEAM.issuerId));
+    api.registerKey({ keyId: TEAM.keyId, publicKeyPem: key2.publicKeyPem, issuerId: TEAM.issuerId });
+    const response = await source.fetch(`${api.baseUrl}/v1/apps`);
+    await response.text();
+    expect(response.status).toBe(200);
+    expect(stub.reads()).toBe(3);
+  });
+
+  test("a 401 re-read that finds a rotated key leaves no quiet spell: the next 401 reads again at once", async () => {
+    const stub = stubClient(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    const source = AscTokenSource.fromSecretsManager({ secretId: "s", client: stub.client });
+    await source.getToken();
+    stub.set(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    await (await source.fetch(`${api.baseUrl}/v1/apps`)).text();
+    expect(stub.reads()).toBe(2);
+    stub.set(storedJson(generateTestKey(), TEAM.keyId, TEAM.issuerId));
+    await (await source.fetch(`${api.baseUrl}/v1/apps`)).text();
+    expect(stub.reads()).toBe(3);
   });
 
   test("a streamed body cannot be replayed, so its 401 is returned without a retry", async () => {

@@ -24,6 +24,17 @@ async function onlyTyped(what: string, work: () => unknown): Promise<void> {
   }
 }
 
+class ExplodingString {
+  get SecretString(): string {
+    throw new Error(key.pem);
+  }
+}
+class ExplodingBinary {
+  get SecretBinary(): Uint8Array {
+    throw new Error(key.pem);
+  }
+}
+
 /** Values of every shape, and strings and objects that look like the real thing. */
 const anything = fc.oneof(
   fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }),
@@ -58,6 +69,8 @@ test("a Secrets Manager client that answers anything, or throws anything", async
     anything.map((value) => ({ reject: value })),
     fc.record({ name: fc.oneof(fc.string(), fc.constantFrom("ResourceNotFoundException", "AccessDeniedException", "ThrottlingException")), $metadata: anything, message: fc.string() }).map((value) => ({ reject: Object.assign(new Error(String(value.message)), value) })),
     fc.constant({ throwSync: true }),
+    // An answer whose fields throw when read (a getter, a Proxy), with the key in the error.
+    fc.constantFrom(new ExplodingString(), new ExplodingBinary()).map((value) => ({ resolve: value })),
   );
   await fc.assert(
     fc.asyncProperty(answers, fc.option(fc.constantFrom("AWSPREVIOUS", "AWSCURRENT")), async (answer, versionStage) => {

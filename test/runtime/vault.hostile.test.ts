@@ -10,6 +10,7 @@ import { AscTokenSource } from "../../src/runtime/token-source";
 import { MAX_VAULT_RESPONSE_BYTES, vaultLoader, type VaultSource } from "../../src/runtime/vault";
 import { containsKeyMaterial, generateTestKey, pemBlock, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
+import { selfSignedServer } from "../support/tls";
 import { rejection, storedJson } from "./helpers";
 
 interface Seen {
@@ -81,6 +82,69 @@ test("a refusal that echoes the token, a JWT, the key and a long blob: VAULT_PER
     expectClean(error.message);
   } finally {
     await server.close();
+  }
+});
+
+test.each([
+  ["percent-encoded, one escape per character", (t: string) => [...t].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")],
+  ["one character per line", (t: string) => [...t].join("\n")],
+  ["in pieces of 5", (t: string) => t.replace(/(.{5})/g, "$1 ")],
+])("a refusal echoing the token %s: no 12 of its letters and digits reach the message", async (_, echo) => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: [`permission denied for ${echo(TOKEN)}`] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    const letters = decodeURIComponent(error.message.replace(/%(?![0-9A-Fa-f]{2})/g, "%25")).replace(/[^A-Za-z0-9]/g, "");
+    const secret = TOKEN.replace(/[^A-Za-z0-9]/g, "");
+    for (let i = 0; i + 12 <= secret.length; i++) expect(letters.includes(secret.slice(i, i + 12))).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([
+  ["dashes", "-"],
+  ["one base64url run", "A"],
+])("a refusal whose error is 256 KiB of %s: the typed error comes at once", async (_, fill) => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: [fill.repeat(MAX_VAULT_RESPONSE_BYTES - 100)] }));
+  try {
+    const started = Date.now();
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  } finally {
+    await server.close();
+  }
+}, 60_000);
+
+test("terminal escapes and bidirectional overrides in Vault's error text do not reach the message", async () => {
+  const server = await scripted((_req, res) => json(res, 403, { errors: ["permission denied\u001b]0;owned\u0007\u001b[2J \u009b1m \u202eesrever\u2066"] }));
+  try {
+    const error = await failure(server);
+    expect(error.code).toBe("VAULT_PERMISSION_DENIED");
+    expect(error.message).toContain("permission denied");
+    // eslint-disable-next-line no-control-regex
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+  } finally {
+    await server.close();
+  }
+});
+
+test("https to a server whose certificate is not trusted, or to a plain http server: VAULT_UNREACHABLE saying which, with the fix", async () => {
+  const tls = await selfSignedServer((_req, res) => json(res, 200, {}));
+  const plain = await scripted((_req, res) => json(res, 200, {}));
+  try {
+    const untrusted = await rejection(() => vaultLoader({ address: tls.url, token: TOKEN, path: "app-store-connect/ci" })(2_000));
+    expect(untrusted.code).toBe("VAULT_UNREACHABLE");
+    expect(untrusted.message).toMatch(/TLS certificate/);
+    const notTls = await rejection(() => vaultLoader({ address: plain.address.replace("http://", "https://"), token: TOKEN, path: "app-store-connect/ci" })(2_000));
+    expect(notTls.code).toBe("VAULT_UNREACHABLE");
+    expect(notTls.message).toContain("does not speak TLS at this address");
+    expect(plain.seen).toEqual([]);
+  } finally {
+    tls.server.closeAllConnections();
+    await new Promise((resolve) => tls.server.close(resolve));
+    await plain.close();
   }
 });
 
@@ -244,6 +308,27 @@ test("a JWT function that throws or returns nothing usable: VAULT_LOGIN_FAILED, 
   }
 });
 
+test("a JWT function that never answers fails that load at its bound, and the next load asks it again and logs in", async () => {
+  const server = await scripted((req, res) =>
+    req.url === "/v1/auth/jwt/login"
+      ? json(res, 200, { auth: { client_token: LOGIN_TOKEN, lease_duration: 900 } })
+      : json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 1 } } }),
+  );
+  try {
+    let calls = 0;
+    const load = vaultLoader({ address: server.address, path: "app-store-connect/ci", jwt: { role: "ci", jwt: () => (++calls === 1 ? new Promise<string>(() => undefined) : "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJl") } });
+    const first = await rejection(() => load(300));
+    expect(first.code).toBe("VAULT_UNREACHABLE");
+    expect(server.seen).toEqual([]);
+    const loaded = await load(2_000);
+    expect(loaded.keyId).toBe(TEAM.keyId);
+    expect(calls).toBe(2);
+    expect(server.seen.map((s) => s.url)).toEqual(["/v1/auth/jwt/login", "/v1/secret/data/app-store-connect/ci"]);
+  } finally {
+    await server.close();
+  }
+});
+
 describe("a token pasted where a name belongs never shows", () => {
   let server: Scripted;
   beforeAll(async () => {
@@ -268,6 +353,38 @@ describe("a token pasted where a name belongs never shows", () => {
     }
     expect(message.length).toBeGreaterThan(20);
     expectClean(message);
+  });
+
+  test.each([
+    ["the address", { address: SECRET_ID }],
+    ["the mount", { mount: `${SECRET_ID}/..` }],
+    ["the namespace", { namespace: `/${SECRET_ID}` }],
+    ["the path", { path: `${SECRET_ID}/` }],
+    ["the JWT role", { appRole: undefined, jwt: { role: `${SECRET_ID}!`, jwt: "x.y.z" } }],
+  ])("a secret ID (a UUID, which messages otherwise show) or a dev token pasted into %s is not shown, whichever check fails first", (_, given) => {
+    const devToken = "my-dev-root-token";
+    for (const secret of [SECRET_ID, devToken]) {
+      const swapped = JSON.parse(JSON.stringify(given).replaceAll(SECRET_ID, secret)) as Partial<VaultSource>;
+      let message = "";
+      try {
+        vaultLoader({ address: server.address, path: "app-store-connect/ci", ...(secret === SECRET_ID ? { appRole: { roleId: "role-id-1234", secretId: SECRET_ID } } : { token: devToken }), ...swapped });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message.length).toBeGreaterThan(20);
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  test("VAULT_TOKEN and VAULT_ADDR swapped: the token is not shown", () => {
+    let message = "";
+    try {
+      vaultLoader({ path: "app-store-connect/ci", env: { VAULT_ADDR: "my-dev-root-token", VAULT_TOKEN: server.address } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("VAULT_ADDR");
+    expect(message).not.toContain("my-dev-root-token");
   });
 
   test("a token with a newline or a space is refused without being shown", () => {
