@@ -10,10 +10,10 @@
  */
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { isSafeToPrint } from "../core/redact";
+import { isSafeToPrint, redact } from "../core/redact";
 import { parsePrivateKey } from "../core/private-key";
 import { validateCredential } from "../core/validate";
-import { resolveProbeOptions } from "../apple/options";
+import { DEFAULT_ASC_BASE_URL, resolveProbeOptions } from "../apple/options";
 import { probeCredential } from "../apple/probe-credential";
 
 /** The string the Pulumi engine passes for a value not yet known at preview. */
@@ -69,6 +69,11 @@ async function check(olds: Props, news: Props): Promise<CheckResult> {
     if (!unknown.has(issue.field)) failures.push(failure(issue.field, inputs[issue.field], issue.message));
   }
   failures.push(...checkOptions(inputs));
+  const baseUrl = inputs.baseUrl;
+  if (typeof baseUrl === "string" && isKnown(baseUrl) && redact(baseUrl) !== baseUrl && !failures.some((f) => f.reason.startsWith("baseUrl"))) {
+    // Kept in the state as it is (an input and an output, not secret), like privateKeyFileName.
+    failures.push(failure("baseUrl", baseUrl, `baseUrl holds what may be key material or a token (a long opaque run of characters), and it is kept in the stack's state in plain text. Give only the API's base URL, e.g. ${DEFAULT_ASC_BASE_URL} or a proxy's https URL without a token in it.`));
+  }
 
   const halfRotation = validation.key && validation.issues.length === 0 ? halfRotationFailure(olds, inputs, validation.key.fingerprint) : undefined;
   if (halfRotation) failures.push(halfRotation);
