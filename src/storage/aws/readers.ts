@@ -42,6 +42,20 @@ export function localReaderRoleName(arn: string, accountId: string): string {
   return roleName;
 }
 
+/**
+ * Readers given as one `Output` of a list get one exclusive `aws.iam.PolicyAttachment`, which AWS
+ * refuses without a role: an empty list is reported here, before anything is created.
+ * @throws AscCredentialError `READER_INVALID` (field `readers`).
+ */
+export function checkExclusiveReaders(arns: readonly string[]): void {
+  if (arns.length > 0) return;
+  throw new AscCredentialError(
+    "READER_INVALID",
+    "readers: the list of readers is empty. A list given as one Output is attached with one exclusive aws.iam.PolicyAttachment, which AWS refuses without a role. Leave readers out while there is no reader, or give at least one role ARN.",
+    "readers",
+  );
+}
+
 /** A reader as the component sees it at construction: a known ARN, or a value known later. */
 export type ReaderRef = { arn: string } | { deferred: true };
 
