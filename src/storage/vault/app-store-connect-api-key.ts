@@ -220,7 +220,8 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
         ...namespace,
         policy: pulumi.all([mount, path]).apply(([m, p]) => readerPolicyText(m, p)),
       },
-      { parent: this },
+      // After the probe too, and the auth roles after the policy: a refused key creates nothing.
+      credential.storeOptions,
     );
     const bound = {
       tokenPolicies: [this.readerPolicy.name],

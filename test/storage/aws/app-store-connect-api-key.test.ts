@@ -390,6 +390,19 @@ async function firstProgramError(caught: { errors: Error[] }): Promise<Error | u
   return caught.errors[0];
 }
 
+test("a probe that fails (a key refused at preview, or by Apple at up) leaves every AWS child unregistered", async () => {
+  const caught = catchProgramErrors();
+  try {
+    const run = await startRun({ probeFails: "API_UNAUTHORIZED: Apple answered 401" });
+    new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [READER_A, pulumi.output(READER_B)], onRotate: { command: "true" } });
+    await firstProgramError(caught);
+    await settle();
+    expect(run.resources.map((r) => r.type).sort()).toEqual([T.component, "pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe"].sort());
+  } finally {
+    caught.stop();
+  }
+});
+
 describe("reader attachments", () => {
   const READER_D = `arn:aws:iam::${ACCOUNT}:role/reader-d`;
 

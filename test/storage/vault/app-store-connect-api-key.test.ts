@@ -70,9 +70,6 @@ describe("children and their exact inputs (defaults)", () => {
     const secret = b.children.find((c) => c.type === VT.secret)!;
     const probe = b.children.find((c) => c.type === VT.probe)!;
     expect(secret.opts.dependsOn).toEqual([probe.resource]);
-    const policy = b.children.find((c) => c.type === VT.policy)!;
-    // The policy names no key: it needs no ordering.
-    expect(policy.opts.dependsOn).toBeUndefined();
   });
 
   test("reader policy: read on the one data path, nothing on metadata, no list, no wildcard", () => {
@@ -365,6 +362,19 @@ describe("refused before anything registers", () => {
       caught.stop();
     }
   });
+});
+
+test("a probe that fails (a key refused at preview, or by Apple at up) leaves every Vault child unregistered: no secret, no policy, no auth role", async () => {
+  const caught = catchProgramErrors();
+  try {
+    const run = await startRun({ probeFails: "API_UNAUTHORIZED: Apple answered 401" });
+    new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, appRole: {}, jwtRole: GITHUB, onRotate: { command: "true" } });
+    await firstProgramError(caught);
+    await settle();
+    expect(run.resources.map((r) => r.type).sort()).toEqual([VT.component, VT.probe].sort());
+  } finally {
+    caught.stop();
+  }
 });
 
 describe("the stored data and the metadata come from the probe's outputs", () => {
