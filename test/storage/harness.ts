@@ -77,6 +77,8 @@ export interface RunOptions {
    * fails (a refused key at preview, Apple's 401 at up).
    */
   probeFails?: string;
+  /** The stack the run deploys (default `dev`; the project is always `asc-test`). */
+  stack?: string;
 }
 
 function probeOutputs(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -165,7 +167,7 @@ export async function startRun(opts: RunOptions = {}): Promise<Run> {
       },
     },
     "asc-test",
-    "dev",
+    opts.stack ?? "dev",
     opts.preview ?? false,
   );
   const all = (type: string): Recorded[] => resources.filter((r) => r.type === type);
