@@ -186,7 +186,7 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     // Readers of another account fail here, before any policy naming them is written.
     return pulumi.all([deployment.ctx, arns]).apply(([c, list]) => {
       asResourceError(this, () => {
-        list.forEach((arn) => localReaderRoleName(arn, c.accountId));
+        list.forEach((arn) => localReaderRoleName(arn, c.accountId, c.partition));
         if (readers !== undefined && !Array.isArray(readers)) checkExclusiveReaders(list);
       });
       return [...new Set(list)];

@@ -484,6 +484,20 @@ describe("reader attachments", () => {
   });
 });
 
+test("a reader ARN of another partition (aws-cn while deploying to aws) fails the run before anything is created", async () => {
+  const caught = catchProgramErrors();
+  try {
+    const run = await startRun();
+    new AppStoreConnectApiKey("cn", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [`arn:aws-cn:iam::${ACCOUNT}:role/reader-a`] });
+    const error = await firstProgramError(caught);
+    await settle();
+    expect(error?.message).toContain(`readers: 'arn:aws-cn:iam::${ACCOUNT}:role/reader-a' is a role in partition aws-cn, but the secret is deployed in partition aws.`);
+    expect(run.resources.map((r) => r.type).filter((t) => t.startsWith("aws:"))).toEqual([]);
+  } finally {
+    caught.stop();
+  }
+});
+
 describe("kmsKeyArn must be a key ARN", () => {
   test.each([
     [`arn:aws:kms:${REGION}:${ACCOUNT}:alias/app-store-connect`, /^kmsKeyArn: the alias 'arn:aws:kms:eu-west-1:111122223333:alias\/app-store-connect' is not a KMS key ARN\. IAM policies match a key by its key ARN/],
