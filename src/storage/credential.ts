@@ -127,7 +127,11 @@ export function createValidatedCredential(component: pulumi.ComponentResource, n
         // Core is pure and synchronous: the key is normalised here, so the probe keeps no copy.
         const key = parsePrivateKey(raw);
         if (key.fingerprint !== fingerprint) {
-          throw new pulumi.ResourceError(`privateKey changed while the stack was being deployed (validated ${fingerprint}, now ${key.fingerprint}); run pulumi up again.`, component);
+          // The probe kept its old outputs: it was left out of this deployment, or the key changed while it ran.
+          throw new pulumi.ResourceError(
+            `privateKey is not the key the probe validated in this deployment (validated ${fingerprint}, now ${key.fingerprint}), so it is not stored. Either the probe was left out (pulumi up --target or --exclude: include ${name}-probe), or the key changed while the deployment ran (run pulumi up again).`,
+            component,
+          );
         }
         return formatStoredCredential({ keyType: keyType as KeyType, keyId, issuerId, privateKey: key.pem, fingerprint });
       }),

@@ -358,7 +358,7 @@ describe("the stored secret and the tags come from the probe's outputs", () => {
       await startRun({ probeOverrides: { fingerprint: parsePrivateKey(keyB.pem).fingerprint } });
       new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem });
       const error = await firstProgramError(caught);
-      expect(error?.message).toContain("privateKey changed while the stack was being deployed");
+      expect(error?.message).toContain("privateKey is not the key the probe validated in this deployment");
       expect(containsKeyMaterial(String(error?.message), keyA)).toBe(false);
     } finally {
       caught.stop();
