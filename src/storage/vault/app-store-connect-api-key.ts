@@ -124,7 +124,9 @@ function checkJwtBinding(jwt: { boundAudiences?: unknown; boundClaims?: unknown;
   if (!isPlain(boundClaims) || !isPlain(boundSubject) || !isPlain(boundClaimsType)) return;
   const claims = boundClaims === undefined || boundClaims === null ? {} : (boundClaims as Record<string, unknown>);
   const glob = boundClaimsType === "glob";
-  const emptyValue = Object.values(claims).some((v) => isPlain(v) && (typeof v !== "string" || v.trim() === "" || (glob && !/[A-Za-z0-9]/.test(v.replace(/[*?]/g, "")))));
+  // The Vault provider splits a value at commas into values any of which may match: each is judged.
+  const matchesAnything = (value: string): boolean => value === "" || (glob && !/[A-Za-z0-9]/.test(value.replace(/[*?]/g, "")));
+  const emptyValue = Object.values(claims).some((v) => isPlain(v) && (typeof v !== "string" || v.split(",").some((one) => matchesAnything(one.trim()))));
   const hasSubject = boundSubject !== undefined && (!isPlain(boundSubject) || (typeof boundSubject === "string" && boundSubject.trim() !== ""));
   if (emptyValue || (Object.keys(claims).length === 0 && !hasSubject)) {
     throw new AscCredentialError(

@@ -317,6 +317,17 @@ describe("refused before anything registers", () => {
     await refused({ jwtRole: { boundAudiences: [], boundSubject: "repo:a/b:ref:refs/heads/main" } }, "VAULT_BINDING_INVALID", "jwtRole.boundAudiences");
   });
 
+  test("each comma-separated value of a bound claim is judged on its own (the Vault provider splits them): one that matches anything is refused", async () => {
+    await refused({ jwtRole: { boundAudiences: ["x"], boundClaims: { repository: "acme/ios-app,*" }, boundClaimsType: "glob" } }, "VAULT_BINDING_INVALID", "jwtRole.boundClaims");
+    await refused({ jwtRole: { boundAudiences: ["x"], boundClaims: { repository: "acme/ios-app, */*" }, boundClaimsType: "glob" } }, "VAULT_BINDING_INVALID", "jwtRole.boundClaims");
+    await refused({ jwtRole: { boundAudiences: ["x"], boundClaims: { repository: "acme/ios-app, " } } }, "VAULT_BINDING_INVALID", "jwtRole.boundClaims");
+    // A list of exact values, or of narrow globs, is fine.
+    const b = await buildVault({ privateKey: keyA.pem, jwtRole: { boundAudiences: ["x"], boundClaims: { repository: "acme/ios-app,acme/android-app" } } });
+    expect(b.run.one(VT.jwtRole).inputs.boundClaims).toEqual({ repository: "acme/ios-app,acme/android-app" });
+    const g = await buildVault({ privateKey: keyA.pem, jwtRole: { boundAudiences: ["x"], boundClaims: { repository: "acme/ios-*,acme/android-*" }, boundClaimsType: "glob" } });
+    expect(g.run.one(VT.jwtRole).inputs.boundClaims).toEqual({ repository: "acme/ios-*,acme/android-*" });
+  });
+
   test("a path holding a pasted key or token is refused without echoing it", async () => {
     const body = keyA.der.toString("base64").replace(/[+/=]/g, "A");
     const token = `hvs.${"CAESIJ".repeat(4)}x9Lq2Vb7Tz0Kp3Wm5Rn8Yc1`;
