@@ -115,7 +115,16 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     if (readerRefs) planAttachments(readerRefs);
     super(APP_STORE_CONNECT_API_KEY_TYPE, name, {}, opts);
 
-    const credential = createValidatedCredential(this, name, args, plainRoles);
+    const credential = createValidatedCredential(this, name, args, plainRoles, {
+      description: args.description,
+      secretName: args.secretName,
+      kmsKeyArn: args.kmsKeyArn,
+      readers: Array.isArray(args.readers) ? args.readers.map((r) => (r instanceof aws.iam.Role ? r.arn : r)) : args.readers,
+      externalReaders: args.externalReaders,
+      administrators: args.administrators,
+      replicaRegions: args.replicaRegions,
+      tags: args.tags,
+    });
     const deployment = this.deployment();
     const tags = { ...args.tags, ...credential.tags };
     const description = args.description ?? `App Store Connect API key '${name}' (pulumi-asc-credential)`;

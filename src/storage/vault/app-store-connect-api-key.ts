@@ -200,7 +200,14 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     if (args.jwtRole) checkJwtBinding(args.jwtRole);
     super(VAULT_APP_STORE_CONNECT_API_KEY_TYPE, name, {}, opts);
 
-    const credential = createValidatedCredential(this, name, args, plainRoles);
+    const credential = createValidatedCredential(this, name, args, plainRoles, {
+      mount: args.mount,
+      path: args.path,
+      namespace: args.namespace,
+      readerPolicyName: args.readerPolicyName,
+      appRole: args.appRole,
+      jwtRole: args.jwtRole,
+    });
     const mount = pulumi.output(mountInput).apply((m) => asResourceError(this, () => checkVaultMount(m, "mount")));
     const path = pulumi.output(pathInput).apply((p) => asResourceError(this, () => checkVaultPath(p, "path")));
     const namespace = args.namespace !== undefined ? { namespace: pulumi.output(args.namespace).apply((n) => asResourceError(this, () => checkVaultNamespace(n, "namespace"))) } : {};
