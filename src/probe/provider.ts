@@ -10,10 +10,10 @@
  */
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { isSafeToPrint } from "../core/redact";
+import { isSafeToPrint, redact } from "../core/redact";
 import { parsePrivateKey } from "../core/private-key";
 import { validateCredential } from "../core/validate";
-import { resolveProbeOptions } from "../apple/options";
+import { DEFAULT_ASC_BASE_URL, resolveProbeOptions } from "../apple/options";
 import { probeCredential } from "../apple/probe-credential";
 
 /** The string the Pulumi engine passes for a value not yet known at preview. */
@@ -36,7 +36,7 @@ function optionalString(value: unknown): string | undefined {
  * property; unknown values pass through. Returns the normalised key in place of the raw one,
  * plus the derived fingerprint and public key, so a plan shows a fingerprint change.
  */
-async function check(_olds: Props, news: Props): Promise<CheckResult> {
+async function check(olds: Props, news: Props): Promise<CheckResult> {
   const failures: CheckFailure[] = [];
   const inputs: Props = {};
   for (const [name, value] of Object.entries(news)) {
@@ -69,6 +69,14 @@ async function check(_olds: Props, news: Props): Promise<CheckResult> {
     if (!unknown.has(issue.field)) failures.push(failure(issue.field, inputs[issue.field], issue.message));
   }
   failures.push(...checkOptions(inputs));
+  const baseUrl = inputs.baseUrl;
+  if (typeof baseUrl === "string" && isKnown(baseUrl) && redact(baseUrl) !== baseUrl && !failures.some((f) => f.reason.startsWith("baseUrl"))) {
+    // Kept in the state as it is (an input and an output, not secret), like privateKeyFileName.
+    failures.push(failure("baseUrl", baseUrl, `baseUrl holds what may be key material or a token (a long opaque run of characters), and it is kept in the stack's state in plain text. Give only the API's base URL, e.g. ${DEFAULT_ASC_BASE_URL} or a proxy's https URL without a token in it.`));
+  }
+
+  const halfRotation = validation.key && validation.issues.length === 0 ? halfRotationFailure(olds, inputs, validation.key.fingerprint) : undefined;
+  if (halfRotation) failures.push(halfRotation);
 
   if (validation.key) {
     inputs.privateKey = validation.key.pem;
@@ -82,6 +90,34 @@ async function check(_olds: Props, news: Props): Promise<CheckResult> {
     delete inputs.publicKeyPem;
   }
   return { inputs, failures };
+}
+
+/**
+ * App Store Connect issues every key with its own Key ID, so a changed key under the same
+ * `keyId`, or a changed `keyId` for the same key, is a pair Apple refuses (most often half of a
+ * rotation). Offline nothing else would notice before every consumer gets 401, so it fails here;
+ * online, Apple judges the pair at up (how a wrong key stored before is corrected).
+ */
+function halfRotationFailure(olds: Props, inputs: Props, fingerprint: string): CheckFailure | undefined {
+  if (inputs.mode !== "offline" || !isKnown(inputs.keyId) || typeof olds.keyId !== "string" || typeof olds.fingerprint !== "string" || !isKnown(olds.fingerprint)) return undefined;
+  const keyIdChanged = olds.keyId !== inputs.keyId;
+  const keyChanged = olds.fingerprint !== fingerprint;
+  const confirm = `If the pair stored before was the wrong one, let Apple confirm the new pair at up with validation: { mode: "online" }.`;
+  if (keyChanged && !keyIdChanged) {
+    return failure(
+      "keyId",
+      inputs.keyId,
+      `keyId is still ${String(inputs.keyId)} but privateKey is another key (${olds.fingerprint} => ${fingerprint}). Every App Store Connect key has its own Key ID: set keyId to the new key's Key ID (the <KEYID> of its AuthKey_<KEYID>.p8) with its privateKey. ${confirm}`,
+    );
+  }
+  if (keyIdChanged && !keyChanged) {
+    return failure(
+      "privateKey",
+      undefined,
+      `privateKey is still the key of ${olds.keyId} (${fingerprint}) but keyId changed to ${String(inputs.keyId)}. A new key comes with its own private key: set privateKey to the contents of AuthKey_${String(inputs.keyId)}.p8. ${confirm}`,
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -168,7 +204,9 @@ async function create(inputs: Props): Promise<CreateResult> {
 
 async function update(_id: string, olds: Props, news: Props): Promise<UpdateResult> {
   const outs = await probe(news);
-  if (olds.keyId !== outs.keyId || olds.fingerprint !== outs.fingerprint) {
+  // A rotation is a new key with a new Key ID. One of them changing alone corrects a mistake
+  // (validated online): the old value was never a key to revoke, so the previous ones stay.
+  if (olds.keyId !== outs.keyId && olds.fingerprint !== outs.fingerprint) {
     if (typeof olds.keyId === "string") outs.previousKeyId = olds.keyId;
     if (typeof olds.fingerprint === "string") outs.previousFingerprint = olds.fingerprint;
   } else {

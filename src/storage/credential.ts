@@ -7,7 +7,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { formatStoredCredential, parsePrivateKey, type KeyType } from "../core";
-import { isAscCredentialError } from "../core/errors";
+import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { keyMaterialDetector } from "../core/key-material";
 import { ApiKeyProbe } from "../probe/api-key-probe";
 import { checkRoles, rolesTag, type AscRole } from "./roles";
 
@@ -98,12 +99,55 @@ export interface ValidatedCredential {
   storeOptions: pulumi.CustomResourceOptions;
 }
 
+/** Every string in a value (object keys included), however deeply nested. */
+function stringsIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => stringsIn(v, out));
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      stringsIn(v, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses a store input (its fields' resolved values) that holds part of the key: it would be
+ * kept in plain text, in the stack's state and in the store's own metadata.
+ * @throws AscCredentialError `OPTION_INVALID` naming the field, never its value.
+ */
+function checkNoKeyIn(rawKey: string, inputs: Record<string, unknown>): void {
+  let pem: string;
+  try {
+    pem = parsePrivateKey(rawKey).pem;
+  } catch {
+    return; // The probe reports what is wrong with the key.
+  }
+  const holdsKey = keyMaterialDetector(pem);
+  for (const [field, value] of Object.entries(inputs)) {
+    if (stringsIn(value).some(holdsKey)) {
+      throw new AscCredentialError(
+        "OPTION_INVALID",
+        `${field}: holds part of privateKey, and ${field} is kept in plain text (in the stack's state and the store's metadata, readable without the key's protection). Take the key out of ${field}: it belongs in privateKey only, as a secret (config.requireSecret).`,
+        field,
+      );
+    }
+  }
+}
+
 /**
  * Registers the probe for `args` under `component` and derives what a store writes. The stored
  * JSON needs the probe's outputs, so no store can write it before validation passed.
+ * `plainInputs` are the store's other inputs (field name to value): the probe, and so every
+ * child after it, waits until none of them holds part of the key.
  */
-export function createValidatedCredential(component: pulumi.ComponentResource, name: string, args: AscCredentialArgs, plainRoles: AscRole[] | undefined): ValidatedCredential {
+export function createValidatedCredential(component: pulumi.ComponentResource, name: string, args: AscCredentialArgs, plainRoles: AscRole[] | undefined, plainInputs: Record<string, unknown> = {}): ValidatedCredential {
   const privateKey = pulumi.secret(args.privateKey);
+  const noKeyInPlainInputs = pulumi.all([privateKey, pulumi.output({ name, ...plainInputs, onRotate: args.onRotate, role: args.role })]).apply(([raw, inputs]): pulumi.Resource[] => {
+    asResourceError(component, () => checkNoKeyIn(raw, inputs));
+    return [];
+  });
   const probe = new ApiKeyProbe(
     `${name}-probe`,
     {
@@ -115,7 +159,7 @@ export function createValidatedCredential(component: pulumi.ComponentResource, n
       baseUrl: args.validation?.baseUrl,
       timeoutMs: args.validation?.timeoutMs,
     },
-    { parent: component },
+    { parent: component, dependsOn: noKeyInPlainInputs },
   );
   const roles =
     plainRoles !== undefined
@@ -127,7 +171,11 @@ export function createValidatedCredential(component: pulumi.ComponentResource, n
         // Core is pure and synchronous: the key is normalised here, so the probe keeps no copy.
         const key = parsePrivateKey(raw);
         if (key.fingerprint !== fingerprint) {
-          throw new pulumi.ResourceError(`privateKey changed while the stack was being deployed (validated ${fingerprint}, now ${key.fingerprint}); run pulumi up again.`, component);
+          // The probe kept its old outputs: it was left out of this deployment, or the key changed while it ran.
+          throw new pulumi.ResourceError(
+            `privateKey is not the key the probe validated in this deployment (validated ${fingerprint}, now ${key.fingerprint}), so it is not stored. Either the probe was left out (pulumi up --target or --exclude: include ${name}-probe), or the key changed while the deployment ran (run pulumi up again).`,
+            component,
+          );
         }
         return formatStoredCredential({ keyType: keyType as KeyType, keyId, issuerId, privateKey: key.pem, fingerprint });
       }),

@@ -201,6 +201,37 @@ test("rotation: preview shows keyId and fingerprint old -> new and the key only 
   expect(hookRuns(hookLog)).toHaveLength(2);
 });
 
+test("half a rotation (a new key under the old Key ID, or a new Key ID for the old key) fails preview and up offline; the stored pair stays", async () => {
+  const workDir = sb.workDir("half-rotation");
+  let current: Credential = { keyId: KEY_ID_A, privateKey: keyA.pem };
+  const stack = await inlineStack(sb, workDir, "half-rotation", "dev", async () => {
+    const probe = new ApiKeyProbe("probe", { keyId: current.keyId, issuerId: TEAM.issuerId, privateKey: current.privateKey });
+    return { keyId: probe.keyId, fingerprint: probe.fingerprint, previousKeyId: probe.previousKeyId };
+  });
+  liveStacks.push({ workDir, stack });
+  await stack.up(log.capture());
+  const before = comparableProbeState(readStateText(sb, "half-rotation", "dev"));
+
+  for (const [half, expected] of [
+    [{ keyId: KEY_ID_A, privateKey: keyB.pem }, new RegExp(`keyId is still ${KEY_ID_A} but privateKey is another key \\(${fingerprintOf(keyA)} => ${fingerprintOf(keyB)}\\)`)],
+    [{ keyId: KEY_ID_B, privateKey: keyA.pem }, new RegExp(`privateKey is still the key of ${KEY_ID_A} \\(${fingerprintOf(keyA)}\\) but keyId changed to ${KEY_ID_B}.*AuthKey_${KEY_ID_B}\\.p8`)],
+  ] as const) {
+    current = half;
+    for (const operation of [(o: ReturnType<OutputLog["capture"]>) => stack.preview(o), (o: ReturnType<OutputLog["capture"]>) => stack.up(o)]) {
+      const out = log.capture();
+      const text = `${await failureText(operation(out), log)}\n${out.text()}`;
+      for (const key of [keyA, keyB]) expect(containsKeyMaterial(text, key)).toBe(false);
+      expect(text).toMatch(expected);
+      expect(text).toMatch(/mode: "online"/);
+    }
+    expect(comparableProbeState(readStateText(sb, "half-rotation", "dev"))).toEqual(before);
+  }
+
+  current = { keyId: KEY_ID_B, privateKey: keyB.pem };
+  const rotated = await stack.up(log.capture());
+  expect(rotated.outputs.previousKeyId?.value).toBe(KEY_ID_A);
+});
+
 describe("a new key that fails validation during up leaves the previous state untouched", () => {
   let fake: FakeAscApi;
   let stack: Stack;

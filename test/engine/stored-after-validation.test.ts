@@ -13,6 +13,7 @@ import { createSandbox, failureText, inlineStack, keyCopies, OutputLog, requireP
 import { StoreStandIn, storeWrites } from "../support/engine-standins";
 import { FakeAscApi } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
+import { catchProgramErrors } from "../storage/harness";
 
 jest.setTimeout(180_000);
 
@@ -22,11 +23,13 @@ const unknownKey = generateTestKey();
 
 class TestStore extends pulumi.ComponentResource {
   readonly validatedAt: pulumi.Output<string>;
+  readonly storeUrn: pulumi.Output<string>;
   constructor(name: string, args: { keyId: string; privateKey: string; baseUrl: string; logFile: string }) {
     super("asc-credential-test:index:TestStore", name, {}, {});
     const credential = createValidatedCredential(this, name, { keyId: args.keyId, issuerId: TEAM.issuerId, privateKey: args.privateKey, validation: { mode: "online", baseUrl: args.baseUrl, timeoutMs: 5000 } }, []);
-    new StoreStandIn(`${name}-version`, { storedJson: credential.storedJson, fingerprint: credential.probe.fingerprint, logFile: args.logFile }, credential.storeOptions);
+    const store = new StoreStandIn(`${name}-version`, { storedJson: credential.storedJson, fingerprint: credential.probe.fingerprint, logFile: args.logFile }, credential.storeOptions);
     this.validatedAt = credential.probe.validatedAt;
+    this.storeUrn = store.urn;
     this.registerOutputs({ validatedAt: this.validatedAt });
   }
 }
@@ -51,7 +54,7 @@ afterAll(async () => {
 function stackFor(project: string, credential: () => { keyId: string; privateKey: string }, logFile: string): Promise<Stack> {
   return inlineStack(sb, sb.workDir(project), project, "dev", async () => {
     const store = new TestStore("key", { ...credential(), baseUrl: fake.baseUrl, logFile });
-    return { validatedAt: store.validatedAt };
+    return { validatedAt: store.validatedAt, storeUrn: store.storeUrn };
   });
 }
 
@@ -91,4 +94,27 @@ test("rotation: a refused new key leaves the stored key as it was; an accepted o
   expect(writes.map((w) => w.keyId)).toEqual([TEAM.keyId, "7MN3QZ8WLP"]);
   expect(Date.parse(writes[1]!.at)).toBeGreaterThanOrEqual(Date.parse(String(rotated.outputs.validatedAt?.value)));
   for (const key of [keyA, keyB, unknownKey]) expect(containsKeyMaterial(log.text(), key)).toBe(false);
+});
+
+test("pulumi up --target naming the store but not the probe writes nothing after a rotation, and says to include the probe", async () => {
+  const logFile = join(sb.root, "target.log");
+  let credential: { keyId: string; privateKey: string } = { keyId: TEAM.keyId, privateKey: keyA.pem };
+  const stack = await stackFor("target", () => credential, logFile);
+  const first = await stack.up(log.capture());
+  const storeUrn = String(first.outputs.storeUrn?.value);
+  expect(storeUrn).toMatch(/StoreStandIn::key-version$/);
+
+  // The inline program runs in this process: its refusal is also an unhandled rejection here.
+  const caught = catchProgramErrors();
+  try {
+    credential = { keyId: "7MN3QZ8WLP", privateKey: keyB.pem };
+    const out = log.capture();
+    const text = `${await failureText(stack.up({ ...out, target: [storeUrn] }), log)}\n${out.text()}`;
+    expect(text).toMatch(/privateKey is not the key the probe validated in this deployment .*pulumi up --target.*key-probe/);
+    for (const key of [keyA, keyB]) expect(containsKeyMaterial(text, key)).toBe(false);
+  } finally {
+    caught.stop();
+  }
+  expect(storeWrites(logFile).map((w) => w.keyId)).toEqual([TEAM.keyId]);
+  expect(await keyCopies(stack, keyB)).toEqual([]);
 });

@@ -29,3 +29,21 @@ test("every input of the probe x every encoding of a key, and a token", async ()
   }
   expect(leaks).toEqual([]);
 });
+
+test("a key or a token inside an otherwise valid baseUrl is refused: the URL is kept in plain text in the state", async () => {
+  const key = generateTestKey();
+  const token = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
+  const body = key.pem.split("\n")[1]!;
+  const payloads = [body, body.slice(20, 32), Buffer.from(key.pem).toString("base64"), key.der.toString("hex"), token, token.split(".")[2]!];
+  for (const payload of payloads) {
+    for (const baseUrl of [`https://proxy.example.com/${encodeURIComponent(payload)}`, `https://proxy.example.com/v1?t=${encodeURIComponent(payload)}`, `https://proxy.example.com/#${payload}`]) {
+      const { failures } = await provider.check!({}, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem, mode: "online", baseUrl });
+      expect(failures).toEqual([{ property: "", reason: expect.stringMatching(/^baseUrl holds what may be key material or a token.*https:\/\/api\.appstoreconnect\.apple\.com/) }]);
+      expect(containsKeyMaterial(JSON.stringify(failures), key)).toBe(false);
+    }
+  }
+  // Ordinary base URLs still pass.
+  for (const baseUrl of ["https://api.appstoreconnect.apple.com", "https://asc-proxy.internal.example.com:8443/apple/", "http://127.0.0.1:41234"]) {
+    expect((await provider.check!({}, { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem, mode: "online", baseUrl })).failures).toEqual([]);
+  }
+});

@@ -164,6 +164,47 @@ describe("check", () => {
   });
 });
 
+describe("check: a Key ID names one key for good", () => {
+  // App Store Connect issues each key with its own Key ID, so a new .p8 under the old keyId (or a
+  // new keyId with the old .p8) stores a pair whose tokens Apple refuses; offline, nothing else
+  // would notice before every consumer gets 401.
+  const checked = async (overrides: Props): Promise<Props> => (await provider.check({}, team(overrides))).inputs as Props;
+
+  it("a new privateKey under the same keyId fails offline, on keyId, with the fix", async () => {
+    const olds = await checked({});
+    const { failures } = await provider.check(olds, team({ privateKey: otherKey.pem }));
+    expect(failures).toEqual([
+      {
+        property: "keyId",
+        reason: expect.stringMatching(new RegExp(`^keyId is still ${TEAM.keyId} but privateKey is another key \\(sha256:[0-9a-f]{64} => sha256:[0-9a-f]{64}\\)\\..*new key's Key ID.*AuthKey_<KEYID>\\.p8.*mode: "online"`)),
+      },
+    ]);
+    expectClean(JSON.stringify(failures), key, otherKey);
+  });
+
+  it("a new keyId with the same privateKey fails offline, on privateKey, with the fix", async () => {
+    const olds = await checked({});
+    const { failures } = await provider.check(olds, team({ keyId: "ABCDEFGHIJ", privateKey: key.pem.replace(/\n/g, "\\n") }));
+    expect(failures).toEqual([
+      { property: "", reason: expect.stringMatching(new RegExp(`^privateKey is still the key of ${TEAM.keyId} \\(sha256:[0-9a-f]{64}\\) but keyId changed to ABCDEFGHIJ\\..*AuthKey_ABCDEFGHIJ\\.p8.*mode: "online"`)) },
+    ]);
+    expectClean(JSON.stringify(failures), key);
+  });
+
+  it("a rotation (both changed), another encoding of the same key, and online corrections pass", async () => {
+    const olds = await checked({});
+    expect((await provider.check(olds, team({ keyId: "ABCDEFGHIJ", privateKey: otherKey.pem }))).failures).toEqual([]);
+    expect((await provider.check(olds, team({ privateKey: Buffer.from(key.pem).toString("base64") }))).failures).toEqual([]);
+    expect((await provider.check(olds, team({ issuerId: "11111111-2222-3333-4444-555555555555" }))).failures).toEqual([]);
+    // Apple judges the pair at up: a wrong .p8 deployed before can be corrected.
+    expect((await provider.check(olds, team({ privateKey: otherKey.pem, mode: "online", baseUrl: "http://127.0.0.1:1" }))).failures).toEqual([]);
+    expect((await provider.check(olds, team({ keyId: "ABCDEFGHIJ", mode: "online", baseUrl: "http://127.0.0.1:1" }))).failures).toEqual([]);
+    // Values not known yet are judged when they are.
+    expect((await provider.check(olds, team({ privateKey: UNKNOWN }))).failures).toEqual([]);
+    expect((await provider.check(olds, team({ keyId: UNKNOWN, privateKey: otherKey.pem }))).failures).toEqual([]);
+  });
+});
+
 describe("diff", () => {
   let state: Props;
   let news: Props;
@@ -225,11 +266,20 @@ describe("create, update, read, delete", () => {
     const modeOnly = (await provider.update("id", rotated, { ...rotatedInputs, mode: "offline", timeoutMs: 2000 })).outs as Props;
     expect(modeOnly).toMatchObject({ previousKeyId: TEAM.keyId, previousFingerprint: first.fingerprint, keyId: "ABCDEFGHIJ" });
 
-    // Same key ID, another key file (the wrong .p8 was deployed before): still recorded.
+    // Same key ID, another key file (the wrong .p8 was deployed before, corrected online): not a
+    // rotation, so the key to revoke stays the one before, never the Key ID in use.
     const rekeyed = (await provider.update("id", modeOnly, { ...rotatedInputs, privateKey: parsePrivateKey(key.pem).pem })).outs as Props;
-    expect(rekeyed).toMatchObject({ previousKeyId: "ABCDEFGHIJ", previousFingerprint: rotated.fingerprint });
+    expect(rekeyed).toMatchObject({ keyId: "ABCDEFGHIJ", previousKeyId: TEAM.keyId, previousFingerprint: first.fingerprint });
     expectClean(publicText([first, rotated, modeOnly, rekeyed]), key, otherKey);
     for (const k of [key, otherKey]) expectNoPrivateScalar(JSON.stringify([first, rotated, modeOnly, rekeyed].map((o) => ({ ...o, privateKey: undefined }))), k);
+  });
+
+  it("update: a corrected keyId alone is not a rotation either (the old ID was never this key's)", async () => {
+    const first = (await provider.create((await provider.check({}, team())).inputs as Props)).outs as Props;
+    const corrected = (await provider.update("id", first, (await provider.check({}, team({ keyId: "ABCDEFGHIJ" }))).inputs as Props)).outs as Props;
+    expect(corrected.keyId).toBe("ABCDEFGHIJ");
+    expect(corrected).not.toHaveProperty("previousKeyId");
+    expect(corrected).not.toHaveProperty("previousFingerprint");
   });
 
   it("update fails on a bad new key and names the problem", async () => {

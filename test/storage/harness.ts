@@ -72,6 +72,13 @@ export interface RunOptions {
   probeOverrides?: Record<string, unknown>;
   /** Preview only: the probe reports nothing, so all its outputs are unknown (a first preview). */
   probeUnknown?: boolean;
+  /**
+   * The probe's registration fails with this message, as when the engine's check or create of it
+   * fails (a refused key at preview, Apple's 401 at up).
+   */
+  probeFails?: string;
+  /** The stack the run deploys (default `dev`; the project is always `asc-test`). */
+  stack?: string;
 }
 
 function probeOutputs(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -131,6 +138,7 @@ export async function startRun(opts: RunOptions = {}): Promise<Run> {
         const inputs = args.inputs as Record<string, unknown>;
         resources.push({ type: args.type, name: args.name, inputs, provider: args.provider, custom: args.custom ?? false });
         if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+          if (opts.probeFails !== undefined) throw new Error(opts.probeFails);
           if (opts.probeUnknown) return { id: undefined, state: {} };
           return { id: `${args.name}-id`, state: { ...probeOutputs(args.name, inputs), ...opts.probeOverrides } };
         }
@@ -159,7 +167,7 @@ export async function startRun(opts: RunOptions = {}): Promise<Run> {
       },
     },
     "asc-test",
-    "dev",
+    opts.stack ?? "dev",
     opts.preview ?? false,
   );
   const all = (type: string): Recorded[] => resources.filter((r) => r.type === type);

@@ -2,7 +2,7 @@
  * The public types, as a user's Pulumi program meets them: tsc over small programs
  * (test/types/programs) and the README's TypeScript snippets, against the PACKED package installed
  * in a consumer project, under Pulumi's TypeScript template settings (CommonJS,
- * `moduleResolution: "node"`) and under `node16`.
+ * `moduleResolution: "node"`), under `node16` and under `bundler`.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ const PROGRAMS = join(__dirname, "programs");
 const SETTINGS: Record<string, Record<string, unknown>> = {
   "pulumi template (commonjs, moduleResolution node)": { target: "es2020", module: "commonjs", moduleResolution: "node", strict: true, outDir: "bin", sourceMap: true, experimentalDecorators: true, pretty: false, noFallthroughCasesInSwitch: true, noImplicitReturns: true, forceConsistentCasingInFileNames: true },
   "node16": { target: "es2022", module: "node16", moduleResolution: "node16", strict: true, noEmit: true },
+  "bundler": { target: "es2022", module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true },
 };
 
 /** The ```ts blocks of the README's Quickstart, each a program of its own. */

@@ -5,7 +5,7 @@ import type { ApiKeyProbe } from "../../probe/api-key-probe";
 import { asResourceError, checkPlainRoles, createOnRotate, createValidatedCredential, type AscCredentialArgs, type ValidatedCredential } from "../credential";
 import type { AscRole } from "../roles";
 import { checkKmsKeyArn, kmsKeyPolicy, readerPolicy, secretResourcePolicy } from "./policies";
-import { localReaderRoleName, planAttachments, roleNameFromArn, type ReaderRef } from "./readers";
+import { checkExclusiveReaders, localReaderRoleName, planAttachments, roleNameFromArn, type ReaderRef } from "./readers";
 
 /** The Pulumi type token of {@link AppStoreConnectApiKey}. */
 export const APP_STORE_CONNECT_API_KEY_TYPE = "asc-credential:index:AppStoreConnectApiKey";
@@ -115,14 +115,28 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     if (readerRefs) planAttachments(readerRefs);
     super(APP_STORE_CONNECT_API_KEY_TYPE, name, {}, opts);
 
-    const credential = createValidatedCredential(this, name, args, plainRoles);
+    const credential = createValidatedCredential(this, name, args, plainRoles, {
+      description: args.description,
+      secretName: args.secretName,
+      kmsKeyArn: args.kmsKeyArn,
+      readers: Array.isArray(args.readers) ? args.readers.map((r) => (r instanceof aws.iam.Role ? r.arn : r)) : args.readers,
+      externalReaders: args.externalReaders,
+      administrators: args.administrators,
+      replicaRegions: args.replicaRegions,
+      tags: args.tags,
+    });
     const deployment = this.deployment();
     const tags = { ...args.tags, ...credential.tags };
     const description = args.description ?? `App Store Connect API key '${name}' (pulumi-asc-credential)`;
     const readerArns = this.checkedReaderArns(args.readers, deployment);
+    const givenKmsKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn).apply((arn) => asResourceError(this, () => (checkKmsKeyArn(arn), arn))) : undefined;
+    // Values known only at deploy time (the readers' accounts, an Output kmsKeyArn) are checked
+    // before the KMS key and the secret, and so before anything that follows them: a refused one
+    // creates nothing and writes no key.
+    const checked = pulumi.all([readerArns, givenKmsKeyArn]).apply((): pulumi.Resource[] => []);
 
-    const kmsKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : this.createKmsKey(name, args, deployment, description, tags);
-    this.secret = this.createSecret(name, args, kmsKeyArn, description, tags);
+    const kmsKeyArn = givenKmsKeyArn ?? this.createKmsKey(name, args, deployment, description, tags, checked);
+    this.secret = this.createSecret(name, args, kmsKeyArn, description, tags, checked);
     this.secretVersion = this.createSecretVersion(name, credential);
     const administrators = pulumi.all([deployment.deployer, pulumi.all(args.administrators ?? [])]).apply(([d, a]) => [d, ...a]);
     if ((args.denyOtherPrincipals ?? true) || (args.externalReaders ?? []).length > 0) {
@@ -180,12 +194,15 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     const arns = Array.isArray(readers) ? pulumi.all(readers.map((r) => (r instanceof aws.iam.Role ? r.arn : r))) : pulumi.output(readers ?? []);
     // Readers of another account fail here, before any policy naming them is written.
     return pulumi.all([deployment.ctx, arns]).apply(([c, list]) => {
-      asResourceError(this, () => list.forEach((arn) => localReaderRoleName(arn, c.accountId)));
+      asResourceError(this, () => {
+        list.forEach((arn) => localReaderRoleName(arn, c.accountId, c.partition));
+        if (readers !== undefined && !Array.isArray(readers)) checkExclusiveReaders(list);
+      });
       return [...new Set(list)];
     });
   }
 
-  private createKmsKey(name: string, args: AppStoreConnectApiKeyArgs, deployment: Deployment, description: pulumi.Input<string>, tags: Record<string, pulumi.Input<string>>): pulumi.Output<string> {
+  private createKmsKey(name: string, args: AppStoreConnectApiKeyArgs, deployment: Deployment, description: pulumi.Input<string>, tags: Record<string, pulumi.Input<string>>, checked: pulumi.Output<pulumi.Resource[]>): pulumi.Output<string> {
     const key = new aws.kms.Key(
       `${name}-key`,
       {
@@ -195,13 +212,13 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
         policy: pulumi.all([deployment.ctx, pulumi.all(args.externalReaders ?? [])]).apply(([c, ext]) => JSON.stringify(kmsKeyPolicy({ ...c, externalReaders: ext }))),
         tags,
       },
-      { parent: this },
+      { parent: this, dependsOn: checked },
     );
     new aws.kms.Alias(`${name}-key-alias`, { namePrefix: `alias/app-store-connect/${aliasSafe(name)}-`, targetKeyId: key.keyId }, { parent: this });
     return key.arn;
   }
 
-  private createSecret(name: string, args: AppStoreConnectApiKeyArgs, kmsKeyArn: pulumi.Output<string>, description: pulumi.Input<string>, tags: Record<string, pulumi.Input<string>>): aws.secretsmanager.Secret {
+  private createSecret(name: string, args: AppStoreConnectApiKeyArgs, kmsKeyArn: pulumi.Output<string>, description: pulumi.Input<string>, tags: Record<string, pulumi.Input<string>>, checked: pulumi.Output<pulumi.Resource[]>): aws.secretsmanager.Secret {
     const replicaRegions = args.replicaRegions ?? [];
     return new aws.secretsmanager.Secret(
       `${name}-secret`,
@@ -213,7 +230,7 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
         tags,
         ...(replicaRegions.length > 0 ? { replicas: replicaRegions.map((r) => ({ region: r })) } : {}),
       },
-      { parent: this },
+      { parent: this, dependsOn: checked },
     );
   }
 
@@ -244,10 +261,9 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
       `${name}-reader`,
       {
         description: pulumi.interpolate`Read the App Store Connect API key in ${this.secret.name}`,
-        policy: pulumi.all([deployment.ctx, this.secret.arn, kmsKeyArn, pulumi.all(args.replicaRegions ?? [])]).apply(([c, secretArn, keyArn, regions]) => {
-          asResourceError(this, () => checkKmsKeyArn(keyArn));
-          return JSON.stringify(readerPolicy({ ...c, secretArn, kmsKeyArn: keyArn, replicaRegions: regions }));
-        }),
+        policy: pulumi
+          .all([deployment.ctx, this.secret.arn, kmsKeyArn, pulumi.all(args.replicaRegions ?? [])])
+          .apply(([c, secretArn, keyArn, regions]) => JSON.stringify(readerPolicy({ ...c, secretArn, kmsKeyArn: keyArn, replicaRegions: regions }))),
       },
       { parent: this },
     );

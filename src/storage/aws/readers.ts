@@ -24,13 +24,22 @@ export function roleNameFromArn(arn: string): string {
 }
 
 /**
- * The role name of a reader ARN, once the deploying account is known. A reader is attached by
- * role name (that is all `aws.iam.RolePolicyAttachment` takes), so a role ARN of another account
- * would silently grant a same-named role of this account instead: refused.
- * @throws AscCredentialError `READER_INVALID`, or `READER_OTHER_ACCOUNT` naming the fix (`externalReaders`).
+ * The role name of a reader ARN, once the deploying account (and partition) is known. A reader is
+ * attached by role name (that is all `aws.iam.RolePolicyAttachment` takes), so a role ARN of
+ * another account or partition would silently grant a same-named role of this account instead:
+ * refused.
+ * @throws AscCredentialError `READER_INVALID` (also for another partition), or `READER_OTHER_ACCOUNT` naming the fix (`externalReaders`).
  */
-export function localReaderRoleName(arn: string, accountId: string): string {
+export function localReaderRoleName(arn: string, accountId: string, partition?: string): string {
   const roleName = roleNameFromArn(arn);
+  const arnPartition = arn.split(":")[1];
+  if (partition !== undefined && arnPartition !== partition) {
+    throw new AscCredentialError(
+      "READER_INVALID",
+      `readers: ${quoteArn(arn)} is a role in partition ${String(arnPartition)}, but the secret is deployed in partition ${partition}. Give the ARN as arn:${partition}:iam::<account>:role/<name> (the role's ARN in the deploying partition), or pass the aws.iam.Role itself.`,
+      "readers",
+    );
+  }
   const account = accountOfArn(arn);
   if (account !== accountId) {
     throw new AscCredentialError(
@@ -40,6 +49,20 @@ export function localReaderRoleName(arn: string, accountId: string): string {
     );
   }
   return roleName;
+}
+
+/**
+ * Readers given as one `Output` of a list get one exclusive `aws.iam.PolicyAttachment`, which AWS
+ * refuses without a role: an empty list is reported here, before anything is created.
+ * @throws AscCredentialError `READER_INVALID` (field `readers`).
+ */
+export function checkExclusiveReaders(arns: readonly string[]): void {
+  if (arns.length > 0) return;
+  throw new AscCredentialError(
+    "READER_INVALID",
+    "readers: the list of readers is empty. A list given as one Output is attached with one exclusive aws.iam.PolicyAttachment, which AWS refuses without a role. Leave readers out while there is no reader, or give at least one role ARN.",
+    "readers",
+  );
 }
 
 /** A reader as the component sees it at construction: a known ARN, or a value known later. */

@@ -72,7 +72,11 @@ export interface VaultJwtBindingArgs {
 export interface AppStoreConnectApiKeyArgs extends AscCredentialArgs {
   /** The KV version 2 mount the secret goes in (it must exist). Default `secret`. */
   mount?: pulumi.Input<string>;
-  /** The secret's path inside the mount. Default `app-store-connect/<component name>`. */
+  /**
+   * The secret's path inside the mount. Default `app-store-connect/<project>/<stack>/<component
+   * name>`, so two stacks (or projects) writing to one Vault never share, overwrite or delete each
+   * other's secret, policy or roles.
+   */
   path?: pulumi.Input<string>;
   /** The namespace (Vault Enterprise, OpenBao) of every child; default the provider's. */
   namespace?: pulumi.Input<string>;
@@ -120,7 +124,9 @@ function checkJwtBinding(jwt: { boundAudiences?: unknown; boundClaims?: unknown;
   if (!isPlain(boundClaims) || !isPlain(boundSubject) || !isPlain(boundClaimsType)) return;
   const claims = boundClaims === undefined || boundClaims === null ? {} : (boundClaims as Record<string, unknown>);
   const glob = boundClaimsType === "glob";
-  const emptyValue = Object.values(claims).some((v) => isPlain(v) && (typeof v !== "string" || v.trim() === "" || (glob && !/[A-Za-z0-9]/.test(v.replace(/[*?]/g, "")))));
+  // The Vault provider splits a value at commas into values any of which may match: each is judged.
+  const matchesAnything = (value: string): boolean => value === "" || (glob && !/[A-Za-z0-9]/.test(value.replace(/[*?]/g, "")));
+  const emptyValue = Object.values(claims).some((v) => isPlain(v) && (typeof v !== "string" || v.split(",").some((one) => matchesAnything(one.trim()))));
   const hasSubject = boundSubject !== undefined && (!isPlain(boundSubject) || (typeof boundSubject === "string" && boundSubject.trim() !== ""));
   if (emptyValue || (Object.keys(claims).length === 0 && !hasSubject)) {
     throw new AscCredentialError(
@@ -182,7 +188,7 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     // Output values once they resolve, before the child that uses them is registered.
     const plainRoles = checkPlainRoles(args);
     const mountInput = args.mount ?? DEFAULT_VAULT_KV_MOUNT;
-    const pathInput = args.path ?? `app-store-connect/${name}`;
+    const pathInput = args.path ?? `app-store-connect/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     if (isPlain(mountInput)) checkVaultMount(mountInput, "mount");
     if (isPlain(pathInput)) checkVaultPath(pathInput, "path");
     if (args.namespace !== undefined && isPlain(args.namespace)) checkVaultNamespace(args.namespace, "namespace");
@@ -194,7 +200,14 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     if (args.jwtRole) checkJwtBinding(args.jwtRole);
     super(VAULT_APP_STORE_CONNECT_API_KEY_TYPE, name, {}, opts);
 
-    const credential = createValidatedCredential(this, name, args, plainRoles);
+    const credential = createValidatedCredential(this, name, args, plainRoles, {
+      mount: args.mount,
+      path: args.path,
+      namespace: args.namespace,
+      readerPolicyName: args.readerPolicyName,
+      appRole: args.appRole,
+      jwtRole: args.jwtRole,
+    });
     const mount = pulumi.output(mountInput).apply((m) => asResourceError(this, () => checkVaultMount(m, "mount")));
     const path = pulumi.output(pathInput).apply((p) => asResourceError(this, () => checkVaultPath(p, "path")));
     const namespace = args.namespace !== undefined ? { namespace: pulumi.output(args.namespace).apply((n) => asResourceError(this, () => checkVaultNamespace(n, "namespace"))) } : {};
@@ -220,7 +233,8 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
         ...namespace,
         policy: pulumi.all([mount, path]).apply(([m, p]) => readerPolicyText(m, p)),
       },
-      { parent: this },
+      // After the probe too, and the auth roles after the policy: a refused key creates nothing.
+      credential.storeOptions,
     );
     const bound = {
       tokenPolicies: [this.readerPolicy.name],

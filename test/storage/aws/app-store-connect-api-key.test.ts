@@ -358,7 +358,7 @@ describe("the stored secret and the tags come from the probe's outputs", () => {
       await startRun({ probeOverrides: { fingerprint: parsePrivateKey(keyB.pem).fingerprint } });
       new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem });
       const error = await firstProgramError(caught);
-      expect(error?.message).toContain("privateKey changed while the stack was being deployed");
+      expect(error?.message).toContain("privateKey is not the key the probe validated in this deployment");
       expect(containsKeyMaterial(String(error?.message), keyA)).toBe(false);
     } finally {
       caught.stop();
@@ -389,6 +389,19 @@ async function firstProgramError(caught: { errors: Error[] }): Promise<Error | u
   for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   return caught.errors[0];
 }
+
+test("a probe that fails (a key refused at preview, or by Apple at up) leaves every AWS child unregistered", async () => {
+  const caught = catchProgramErrors();
+  try {
+    const run = await startRun({ probeFails: "API_UNAUTHORIZED: Apple answered 401" });
+    new AppStoreConnectApiKey("ci", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [READER_A, pulumi.output(READER_B)], onRotate: { command: "true" } });
+    await firstProgramError(caught);
+    await settle();
+    expect(run.resources.map((r) => r.type).sort()).toEqual([T.component, "pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe"].sort());
+  } finally {
+    caught.stop();
+  }
+});
 
 describe("reader attachments", () => {
   const READER_D = `arn:aws:iam::${ACCOUNT}:role/reader-d`;
@@ -446,19 +459,21 @@ describe("reader attachments", () => {
   test.each([
     ["a plain string", (arn: string): pulumi.Input<string> => arn],
     ["an Output", (arn: string): pulumi.Input<string> => pulumi.output(arn)],
-  ])("a reader of another account (%s) fails the run before any policy or attachment names it", async (_, wrap) => {
+  ])("a reader of another account (%s) fails the run before anything is created: no key, no secret, no policy names it", async (_, wrap) => {
     const foreign = "arn:aws:iam::999999999999:role/ci/reader";
     const caught = catchProgramErrors();
     try {
       const run = await startRun();
-      const c = new AppStoreConnectApiKey("x", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [READER_A, wrap(foreign)] });
-      await settle([c.secretArn, c.readerPolicyArn]);
+      new AppStoreConnectApiKey("x", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [READER_A, wrap(foreign)] });
       const err = (await firstProgramError(caught)) as Error;
+      await settle();
       // One error object (both the secret policy and the attachments wait on the one check).
       expect(caught.errors).toHaveLength(1);
       expect(pulumi.ResourceError.isInstance(err)).toBe(true);
       expect(err.message).toContain(`readers: '${foreign}' is a role in account 999999999999, but the secret is deployed in account ${ACCOUNT}`);
       expect(err.message).toContain("externalReaders");
+      // Nothing was written: no KMS key, no secret, no version holding the key.
+      expect(run.resources.map((r) => r.type).filter((t) => t.startsWith("aws:"))).toEqual([]);
       // Nothing naming the foreign role was sent: no secret policy, no attachment at all.
       expect(run.all(T.secretPolicy)).toHaveLength(0);
       expect(run.all(T.attachment)).toHaveLength(0);
@@ -467,6 +482,20 @@ describe("reader attachments", () => {
       caught.stop();
     }
   });
+});
+
+test("a reader ARN of another partition (aws-cn while deploying to aws) fails the run before anything is created", async () => {
+  const caught = catchProgramErrors();
+  try {
+    const run = await startRun();
+    new AppStoreConnectApiKey("cn", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: [`arn:aws-cn:iam::${ACCOUNT}:role/reader-a`] });
+    const error = await firstProgramError(caught);
+    await settle();
+    expect(error?.message).toContain(`readers: 'arn:aws-cn:iam::${ACCOUNT}:role/reader-a' is a role in partition aws-cn, but the secret is deployed in partition aws.`);
+    expect(run.resources.map((r) => r.type).filter((t) => t.startsWith("aws:"))).toEqual([]);
+  } finally {
+    caught.stop();
+  }
 });
 
 describe("kmsKeyArn must be a key ARN", () => {
@@ -500,15 +529,16 @@ describe("kmsKeyArn must be a key ARN", () => {
     expect(containsKeyMaterial(message, keyA)).toBe(false);
   });
 
-  test("an alias ARN arriving as an Output fails the run from the reader policy", async () => {
+  test("an alias ARN arriving as an Output fails the run before the secret is created or the key written", async () => {
     const caught = catchProgramErrors();
     try {
       const run = await startRun();
-      const c = new AppStoreConnectApiKey("k", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, kmsKeyArn: pulumi.output(`arn:aws:kms:${REGION}:${ACCOUNT}:alias/x`) });
-      // Not settle(): the component's outputs wait on the failed policy, so this run never settles.
-      await valueOf(c.secretArn);
+      new AppStoreConnectApiKey("k", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, kmsKeyArn: pulumi.output(`arn:aws:kms:${REGION}:${ACCOUNT}:alias/x`) });
       await firstProgramError(caught);
+      await settle();
       expect(caught.errors.map((e) => e.message.replace(/^(error serializing property "\w+": )+/, ""))).toEqual([expect.stringMatching(/^kmsKeyArn: the alias 'arn:aws:kms:eu-west-1:111122223333:alias\/x' is not a KMS key ARN/)]);
+      expect(run.all(T.secret)).toHaveLength(0);
+      expect(run.all(T.version)).toHaveLength(0);
       expect(run.all(T.policy)).toHaveLength(0);
     } finally {
       caught.stop();
@@ -623,6 +653,21 @@ describe("ordinary Pulumi values as inputs", () => {
     expect(attachment.inputs).toEqual({ policyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-reader-20300102`, roles: ["reader-a", "reader-b"] });
     // The resource policy names the same readers.
     expect(JSON.stringify(b.run.one(T.secretPolicy).inputs.policy)).toContain("reader-b");
+  });
+
+  test("readers as one Output that resolves to an empty list fail the run with READER_INVALID before anything is created (the exclusive attachment needs a role)", async () => {
+    const caught = catchProgramErrors();
+    try {
+      const run = await startRun();
+      new AppStoreConnectApiKey("none", { keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: keyA.pem, readers: pulumi.output<string[]>([]) });
+      const error = await firstProgramError(caught);
+      await settle();
+      expect(error?.message.replace(/^(error serializing property "\w+": )+/, "")).toMatch(/^readers: the list of readers is empty.*Leave readers out/);
+      expect(isAscCredentialError(error) || pulumi.ResourceError.isInstance(error)).toBe(true);
+      expect(run.resources.map((r) => r.type).filter((t) => t.startsWith("aws:"))).toEqual([]);
+    } finally {
+      caught.stop();
+    }
   });
 
   test("readers as aws.iam.Role objects: attached by the role's name, named by position", async () => {

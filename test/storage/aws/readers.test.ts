@@ -33,6 +33,15 @@ test("localReaderRoleName: a role of this account gives its name; another accoun
   expect(() => localReaderRoleName("arn:aws:iam::111122223333:user/alice", ACCOUNT)).toThrow(expect.objectContaining({ code: "READER_INVALID" }));
 });
 
+test("localReaderRoleName: a role ARN of another partition is READER_INVALID (it would attach the policy to a same-named local role the resource policy then denies)", () => {
+  expect(localReaderRoleName("arn:aws-us-gov:iam::111122223333:role/reader", ACCOUNT, "aws-us-gov")).toBe("reader");
+  for (const [value, partition] of [["arn:aws-cn:iam::111122223333:role/reader", "aws"], ["arn:aws:iam::111122223333:role/reader", "aws-us-gov"]] as const) {
+    expect(() => localReaderRoleName(value, ACCOUNT, partition)).toThrow(
+      expect.objectContaining({ code: "READER_INVALID", field: "readers", message: expect.stringMatching(new RegExp(`^readers: '${value.replace(/[/]/g, "\\/")}' is a role in partition ${value.split(":")[1]}, but the secret is deployed in partition ${partition}\\. Give the ARN as arn:${partition}:iam::`)) }),
+    );
+  }
+});
+
 describe("planAttachments", () => {
   test("known ARNs are named after their role; the order of the list does not matter", () => {
     expect(planAttachments([arn("a"), arn("ci/b"), arn("c")])).toEqual([
