@@ -10,7 +10,7 @@ const ascKey = new AppStoreConnectApiKey("app-store-connect", {
   // Encrypted in the stack config (`pulumi config set --secret privateKey < AuthKey_<ID>.p8`).
   privateKey: config.requireSecret("privateKey"),
   role: "APP_MANAGER",
-  // KV v2 mount `secret`, path `app-store-connect/<project>/<stack>/app-store-connect` (the defaults).
+  // KV v2 mount `secret`, path `app-store-connect/app-store-connect` (the defaults).
   // A build machine logs in with the role ID and a secret ID of this role.
   appRole: { secretIdTtl: 30 * 24 * 3600 },
   // GitHub Actions jobs of this repository's main branch log in with their OIDC token.

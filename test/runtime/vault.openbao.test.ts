@@ -93,7 +93,7 @@ describe("a token holding only the reader policy", () => {
     d = await deploy("reader", keyA, { role: "APP_MANAGER" });
     reader = remember(await tokenWith(server.api, [d.policy.name]));
     // A neighbour the reader must not see: same prefix, same mount.
-    await ok(server.api("POST", "secret/data/app-store-connect/asc-test/dev/reader-2", { data: { other: "team" } }), "write a neighbour");
+    await ok(server.api("POST", "secret/data/app-store-connect/reader-2", { data: { other: "team" } }), "write a neighbour");
     await ok(server.api("POST", "secret/data/app-store-connect/other", { data: { other: "team" } }), "write another secret");
   });
 
@@ -149,7 +149,7 @@ describe("a token holding only the reader policy", () => {
     ["delete the metadata", "DELETE", (t) => `secret/metadata/${t.path}`, undefined],
     ["list the mount", "LIST", () => "secret/metadata/", undefined],
     ["list the folder", "LIST", () => "secret/metadata/app-store-connect", undefined],
-    ["read a neighbour with the same prefix", "GET", () => "secret/data/app-store-connect/asc-test/dev/reader-2", undefined],
+    ["read a neighbour with the same prefix", "GET", () => "secret/data/app-store-connect/reader-2", undefined],
     ["read another secret", "GET", () => "secret/data/app-store-connect/other", undefined],
     ["read its own policy", "GET", (t) => `sys/policies/acl/${t.policy}`, undefined],
     ["widen its own policy", "PUT", (t) => `sys/policies/acl/${t.policy}`, { policy: 'path "secret/*" { capabilities = ["read"] }' }],
@@ -191,7 +191,7 @@ describe("a token holding only the reader policy", () => {
     const error = await rejection(() => vaultLoader({ address: server.address, token, path: d.secret.path })(5_000));
     expect(error.name).toBe("AscCredentialError");
     expect(error.code).toBe("VAULT_PERMISSION_DENIED");
-    expect(error.message).toContain(`'secret/${d.secret.path}'`);
+    expect(error.message).toContain("'secret/app-store-connect/reader'");
     expect(error.message).toContain("readerPolicyName");
     expect(error.message).toContain("permission denied");
     expectClean(error.message, keyA);
@@ -528,11 +528,11 @@ describe("bad input: a clear typed error naming the field or the server, never t
     await ok(server.api("POST", "sys/mounts/kv1", { type: "kv", options: { version: "1" } }), "mount KV v1");
     // The component's policy for that mount, applied as declared; no KV v2 write is possible there.
     const built = await buildVault({ privateKey: keyA.pem, mount: "kv1" }, {}, "on-kv1");
-    const { policy, secret } = declaredOf(built.run);
+    const policy = declaredOf(built.run).policy;
     await ok(server.api("PUT", `sys/policies/acl/${policy.name}`, { policy: policy.text }), "write the policy");
     const token = remember(await tokenWith(server.api, [policy.name]));
     for (const t of [token, server.rootToken]) {
-      const error = await rejection(() => vaultLoader({ address: server.address, token: t, mount: "kv1", path: secret.path })(5_000));
+      const error = await rejection(() => vaultLoader({ address: server.address, token: t, mount: "kv1", path: "app-store-connect/on-kv1" })(5_000));
       expect(error.code).toBe("VAULT_MOUNT_NOT_KV2");
       expect(error.message).toContain("the server says 'kv1' is a KV version 1 mount, not KV version 2");
       expectClean(error.message, keyA);

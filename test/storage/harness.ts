@@ -77,8 +77,6 @@ export interface RunOptions {
    * fails (a refused key at preview, Apple's 401 at up).
    */
   probeFails?: string;
-  /** The stack the run deploys (default `dev`; the project is always `asc-test`). */
-  stack?: string;
 }
 
 function probeOutputs(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -167,7 +165,7 @@ export async function startRun(opts: RunOptions = {}): Promise<Run> {
       },
     },
     "asc-test",
-    opts.stack ?? "dev",
+    "dev",
     opts.preview ?? false,
   );
   const all = (type: string): Recorded[] => resources.filter((r) => r.type === type);

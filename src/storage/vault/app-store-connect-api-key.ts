@@ -72,11 +72,7 @@ export interface VaultJwtBindingArgs {
 export interface AppStoreConnectApiKeyArgs extends AscCredentialArgs {
   /** The KV version 2 mount the secret goes in (it must exist). Default `secret`. */
   mount?: pulumi.Input<string>;
-  /**
-   * The secret's path inside the mount. Default `app-store-connect/<project>/<stack>/<component
-   * name>`, so two stacks (or projects) writing to one Vault never share, overwrite or delete each
-   * other's secret, policy or roles.
-   */
+  /** The secret's path inside the mount. Default `app-store-connect/<component name>`. */
   path?: pulumi.Input<string>;
   /** The namespace (Vault Enterprise, OpenBao) of every child; default the provider's. */
   namespace?: pulumi.Input<string>;
@@ -188,7 +184,7 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     // Output values once they resolve, before the child that uses them is registered.
     const plainRoles = checkPlainRoles(args);
     const mountInput = args.mount ?? DEFAULT_VAULT_KV_MOUNT;
-    const pathInput = args.path ?? `app-store-connect/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const pathInput = args.path ?? `app-store-connect/${name}`;
     if (isPlain(mountInput)) checkVaultMount(mountInput, "mount");
     if (isPlain(pathInput)) checkVaultPath(pathInput, "path");
     if (args.namespace !== undefined && isPlain(args.namespace)) checkVaultNamespace(args.namespace, "namespace");

@@ -38,7 +38,7 @@ test("the type token is the Vault store's own", () => {
 
 describe("children and their exact inputs (defaults)", () => {
   let b: BuiltVault;
-  const policyName = (): string => defaultReaderName("secret", "app-store-connect/asc-test/dev/ci");
+  const policyName = (): string => defaultReaderName("secret", "app-store-connect/ci");
   beforeAll(async () => {
     resetStack();
     // A mangled form (base64 of the .p8, as CI secrets often are) so normalisation is visible.
@@ -52,13 +52,13 @@ describe("children and their exact inputs (defaults)", () => {
     for (const c of children) expect([c.name, c.opts.parent]).toEqual([c.name, b.component]);
   });
 
-  test("secret: mount secret, path app-store-connect/<project>/<stack>/<name>, the stored JSON as a secret, tags as custom metadata", () => {
+  test("secret: mount secret, path app-store-connect/<name>, the stored JSON as a secret, tags as custom metadata", () => {
     const secret = b.run.one(VT.secret);
     const parsed = parsePrivateKey(keyA.pem);
     expect(isSecretValue(secret.inputs.dataJson)).toBe(true);
     expect({ ...secret.inputs, dataJson: JSON.parse(reveal<string>(secret.inputs.dataJson)) }).toEqual({
       mount: "secret",
-      name: "app-store-connect/asc-test/dev/ci",
+      name: "app-store-connect/ci",
       dataJson: { schemaVersion: 1, keyType: "team", keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: parsed.pem, fingerprint: parsed.fingerprint },
       customMetadata: { data: TAGS },
       deleteAllVersions: false,
@@ -77,22 +77,22 @@ describe("children and their exact inputs (defaults)", () => {
     expect(policy.inputs).toEqual({
       name: policyName(),
       policy: [
-        "# Read the App Store Connect API key stored at secret/app-store-connect/asc-test/dev/ci by pulumi-asc-credential.",
+        "# Read the App Store Connect API key stored at secret/app-store-connect/ci by pulumi-asc-credential.",
         "# KV v2 serves every version of it at this path (?version=N); nothing else is granted.",
-        'path "secret/data/app-store-connect/asc-test/dev/ci" {',
+        'path "secret/data/app-store-connect/ci" {',
         '  capabilities = ["read"]',
         "}",
         "",
       ].join("\n"),
     });
-    expect(policyName()).toMatch(/^asc-reader-secret-app-store-connect-asc-test-dev-ci-[0-9a-f]{8}$/);
+    expect(policyName()).toMatch(/^asc-reader-secret-app-store-connect-ci-[0-9a-f]{8}$/);
   });
 
   test("outputs: values, none secret, none with key material; no plain child input has key material", async () => {
     const c = b.component;
     const parsed = parsePrivateKey(keyA.pem);
     expect(await valueOf(c.mount)).toBe("secret");
-    expect(await valueOf(c.path)).toBe("app-store-connect/asc-test/dev/ci");
+    expect(await valueOf(c.path)).toBe("app-store-connect/ci");
     expect(await valueOf(c.readerPolicyName)).toBe(policyName());
     expect(await valueOf(c.appRoleName)).toBeUndefined();
     expect(await valueOf(c.jwtRoleName)).toBeUndefined();
@@ -111,7 +111,7 @@ describe("children and their exact inputs (defaults)", () => {
       if (n !== "publicKeyPem") expect([n, containsKeyMaterial(JSON.stringify(await valueOf(o)) ?? "", keyA)]).toEqual([n, false]);
     }
     const plain = plainStrings(b.run.resources.map((r) => r.inputs)).join("\n");
-    expect(plain).toContain("secret/data/app-store-connect/asc-test/dev/ci");
+    expect(plain).toContain("secret/data/app-store-connect/ci");
     expect(containsKeyMaterial(plain, keyA)).toBe(false);
     // The check above can fail: the secret input does hold the key.
     expect(containsKeyMaterial(reveal<string>(b.run.one(VT.secret).inputs.dataJson), keyA)).toBe(true);
@@ -129,7 +129,7 @@ describe("children and their exact inputs (defaults)", () => {
 describe("bindings, only when asked", () => {
   test("appRole: one AppRole role whose only token policy is the reader policy", async () => {
     const b = await buildVault({ privateKey: keyA.pem, appRole: {} });
-    const name = defaultReaderName("secret", "app-store-connect/asc-test/dev/ci");
+    const name = defaultReaderName("secret", "app-store-connect/ci");
     expect(b.run.all(VT.jwtRole)).toHaveLength(0);
     expect(b.run.one(VT.appRole).inputs).toEqual({
       backend: "approle",
@@ -150,7 +150,7 @@ describe("bindings, only when asked", () => {
       privateKey: keyA.pem,
       appRole: { roleName: "ios-release", backend: "approle-ci", tokenTtl: 300, tokenMaxTtl: 600, secretIdTtl: 86_400, secretIdNumUses: 10, secretIdBoundCidrs: ["10.0.0.0/8"], tokenBoundCidrs: ["10.1.0.0/16"] },
     });
-    const name = defaultReaderName("secret", "app-store-connect/asc-test/dev/ci");
+    const name = defaultReaderName("secret", "app-store-connect/ci");
     expect(b.run.one(VT.appRole).inputs).toEqual({
       backend: "approle-ci",
       roleName: "ios-release",
@@ -168,7 +168,7 @@ describe("bindings, only when asked", () => {
 
   test("jwtRole: one jwt-type role bound to the audience and claims, whose only token policy is the reader policy", async () => {
     const b = await buildVault({ privateKey: keyA.pem, jwtRole: GITHUB });
-    const name = defaultReaderName("secret", "app-store-connect/asc-test/dev/ci");
+    const name = defaultReaderName("secret", "app-store-connect/ci");
     expect(b.run.all(VT.appRole)).toHaveLength(0);
     expect(b.run.one(VT.jwtRole).inputs).toEqual({
       backend: "jwt",
@@ -268,11 +268,11 @@ describe("refused before anything registers", () => {
 
   test.each([
     ["a '..' segment", "app-store-connect/../other", "has a '..' segment"],
-    ["a leading slash", "/app-store-connect/asc-test/dev/ci", "starts with '/'"],
+    ["a leading slash", "/app-store-connect/ci", "starts with '/'"],
     ["a trailing slash", "app-store-connect/", "ends with '/'"],
     ["an empty segment", "app-store-connect//ci", "empty segment"],
     ["a '.' segment", "./ci", "has a '.' segment"],
-    ["the KV v2 data/ prefix", "data/app-store-connect/asc-test/dev/ci", "which KV v2 adds itself"],
+    ["the KV v2 data/ prefix", "data/app-store-connect/ci", "which KV v2 adds itself"],
     ["a policy glob", "app-store-connect/*", "has a character other than"],
     ["a policy segment wildcard", "app-store-connect/+/ci", "has a character other than"],
     ["a quote that would end the HCL string", 'ci" {} path "sys/*', "has a character other than"],
@@ -388,20 +388,6 @@ test("a probe that fails (a key refused at preview, or by Apple at up) leaves ev
   }
 });
 
-test("two stacks of one program in one Vault get their own secret, policy and roles by default (neither overwrites the other's key)", async () => {
-  const places = [];
-  for (const stack of ["dev", "prod"]) {
-    resetStack();
-    const b = await buildVault({ privateKey: keyA.pem, appRole: {} }, {}, "ci", { stack });
-    const d = declaredOf(b.run);
-    places.push({ path: d.secret.path, policy: d.policy.name, appRole: d.appRole!.roleName });
-  }
-  expect(places[0]!.path).toBe("app-store-connect/asc-test/dev/ci");
-  expect(places[1]!.path).toBe("app-store-connect/asc-test/prod/ci");
-  expect(places[1]!.policy).not.toBe(places[0]!.policy);
-  expect(places[1]!.appRole).not.toBe(places[0]!.appRole);
-});
-
 describe("the stored data and the metadata come from the probe's outputs", () => {
   const PROBE = { keyId: "PROBEOUT01", issuerId: "99999999-8888-7777-6666-555555555555", keyType: "team" };
 
@@ -445,7 +431,7 @@ describe("rotation and onRotate", () => {
     expect(c2.environment).toEqual({
       SLACK_CHANNEL: "#releases",
       ASC_VAULT_MOUNT: "secret",
-      ASC_VAULT_PATH: "app-store-connect/asc-test/dev/ci",
+      ASC_VAULT_PATH: "app-store-connect/ci",
       ASC_KEY_ID: "BBBBBBBBB2",
       ASC_PREVIOUS_KEY_ID: "AAAAAAAAA1",
       ASC_FINGERPRINT: d2.secret.data.fingerprint,
