@@ -5,7 +5,7 @@
  * `config --prefix` / `--key-env`.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
@@ -200,6 +200,18 @@ describe("polish", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^WARN\\s+key-id\\s+${TEAM.keyId} \\(from the file name\\); the file's name is a browser's name for a second download`, "m"));
     expect(result.stdout).toContain(`rename the file to AuthKey_${TEAM.keyId}.p8`);
+  });
+
+  test.each([
+    ["empty", ""],
+    ["relative", "home"],
+  ])("export without --out and a HOME that is %s: OUTPUT_INVALID naming HOME, no key under the working directory", async (_what, home) => {
+    const cwd = mkdtempSync(join(dir, "cwd-"));
+    const result = await runCli(["export", "--format", "env", "--key", keyFile, ...team], { HOME: home }, { cwd });
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(result.stderr).toMatch(/^asc-credential: OUTPUT_INVALID: .*HOME.*--out/);
+    expect(readdirSync(cwd)).toEqual([]);
+    expectClean(result);
   });
 
   test("export --format env writes the key 0600 in a 0700 directory and prints only paths and IDs", async () => {
