@@ -70,6 +70,11 @@ function flag(values: Values, name: string): string | undefined {
 function checkSourceFlags(values: Values): void {
   const given = ["key", "key-env", "secret-id", "vault-path"].filter((name) => values[name] !== undefined);
   if (given.length > 1) throw new UsageError(`give one key source, not ${given.map((name) => `--${name}`).join(" and ")}`);
+  const keyEnv = flag(values, "key-env");
+  if (keyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(keyEnv)) {
+    // Most often "$ASC_KEY" where ASC_KEY belongs: the value itself, which is never repeated.
+    throw new UsageError("--key-env takes the name of the environment variable that holds the key (like --key-env ASC_KEY), and what was given is not a variable name. To pass the key itself, pipe it: --key - < AuthKey_<KEYID>.p8");
+  }
   const store = ["secret-id", "vault-path"].find((name) => values[name] !== undefined);
   if (store !== undefined && ["key-id", "issuer-id", "individual"].some((name) => values[name] !== undefined)) {
     throw new UsageError(`--${store} reads the key ID, Issuer ID and key type from the secret; drop --key-id, --issuer-id and --individual`);

@@ -114,6 +114,9 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
     candidates = [fileCandidate(request.key, "--key", timeoutMs)];
   } else if (request.keyEnv !== undefined) {
     const name = request.keyEnv;
+    if (value(name) === undefined) {
+      problems.push(new AscCredentialError("KEY_EMPTY", `--key-env ${quote(name)}: the variable ${quote(name)} is not set (or empty) in this environment. Set it (in CI, map the secret into this step's environment), or pass the key file with --key.`, "privateKey"));
+    }
     candidates = [{ source: { kind: "env", name: redact(name), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(env[name] ?? ""), kind: "env" }) }];
   } else {
     candidates = [

@@ -193,6 +193,21 @@ describe("polish", () => {
     expectClean(fromEnv);
   });
 
+  test("--key-env given the key itself (\"$ASC_KEY\" instead of ASC_KEY): a usage error saying it takes a name", async () => {
+    for (const value of [key.der.toString("base64"), key.pem.replace(/\n/g, "\\n").replace(/^-+/, "")]) {
+      const result = await runCli(["fingerprint", "--key-env", value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^asc-credential: --key-env takes the name of the environment variable that holds the key/);
+      expectClean(result);
+    }
+  });
+
+  test("--key-env naming a variable that is not set: KEY_EMPTY saying so", async () => {
+    const result = await runCli(["fingerprint", "--key-env", "CI_ASC_KEY"], { CI_ASC_KEY: "  " });
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(result.stderr).toMatch(/^asc-credential: KEY_EMPTY: --key-env 'CI_ASC_KEY': the variable 'CI_ASC_KEY' is not set \(or empty\)/);
+  });
+
   test("a browser-renamed key file works, with a warning naming the name tools expect", async () => {
     const renamed = join(dir, `AuthKey_${TEAM.keyId} (1).p8`);
     writeFileSync(renamed, key.pem, { mode: 0o600 });
