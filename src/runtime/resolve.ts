@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { AscCredentialError } from "../core/errors";
 import { keyIdFromFileName, type KeyType } from "../core/identifiers";
+import { describeSeen, optionError } from "../core/options";
 import { parsePrivateKey } from "../core/private-key";
 import { quote, redact } from "../core/redact";
 import { checkCredential, type LoadedCredential } from "./credential";
@@ -93,8 +94,15 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
   const env = request.env;
   const problems: AscCredentialError[] = [];
   const timeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const badValues = new Set<string>();
   const value = (name: string): string | undefined => {
-    const raw = env[name];
+    const raw: unknown = env[name];
+    if (raw !== undefined && typeof raw !== "string") {
+      // Only a caller's own env object can hold these (process.env holds strings).
+      if (!badValues.has(name)) problems.push(optionError(`env[${quote(name)}]`, describeSeen(raw), "a string, as environment variables are"));
+      badValues.add(name);
+      return undefined;
+    }
     return raw === undefined || raw.trim() === "" ? undefined : raw;
   };
   const fromReference = async (name: string, raw: string): Promise<string | undefined> => {
@@ -117,7 +125,7 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
     if (value(name) === undefined) {
       problems.push(new AscCredentialError("KEY_EMPTY", `--key-env ${quote(name)}: the variable ${quote(name)} is not set (or empty) in this environment. Set it (in CI, map the secret into this step's environment), or pass the key file with --key.`, "privateKey"));
     }
-    candidates = [{ source: { kind: "env", name: redact(name), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(env[name] ?? ""), kind: "env" }) }];
+    candidates = [{ source: { kind: "env", name: redact(name), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(value(name) ?? ""), kind: "env" }) }];
   } else {
     candidates = [
       ...KEY_CONTENT_VARIABLES.filter((name) => value(name) !== undefined).map((name): Candidate => {

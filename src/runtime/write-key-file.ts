@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AscCredentialError } from "../core/errors";
+import { describeSeen, optionError } from "../core/options";
 import { parsePrivateKey } from "../core/private-key";
 import { quote, redact } from "../core/redact";
 
@@ -45,6 +46,7 @@ export interface WrittenFile {
  * `OUTPUT_EXISTS` (another key is there), naming the path; nothing is left half-written.
  */
 export function writeKeyFile(credential: { keyId: string; privateKey: string }, directory: string, options: WriteKeyFileOptions = {}): WrittenFile {
+  if (credential === null || typeof credential !== "object") throw optionError("credential", describeSeen(credential), "the stored credential (what readCredential returns: keyId and privateKey)");
   const pem = parsePrivateKey(credential.privateKey).pem;
   if (!/^[A-Z0-9]{10}$/.test(credential.keyId)) {
     throw new AscCredentialError("KEY_ID_INVALID", `keyId ${quote(credential.keyId)} cannot name a key file: App Store Connect's file name is AuthKey_<KEYID>.p8 with a 10-character Key ID.`, "keyId");
@@ -57,8 +59,9 @@ export function writeKeyFile(credential: { keyId: string; privateKey: string }, 
  * files this call created are removed again.
  */
 export function writePrivateFiles(directory: string, files: PrivateFile[], options: WriteKeyFileOptions = {}): WrittenFile[] {
-  preparePrivateDirectory(directory, options.createParents ?? false);
-  const plans = files.map((file) => ({ file, path: join(directory, file.name), action: existingAction(join(directory, file.name), file, options.force ?? false) }));
+  const { createParents = false, force = false } = options ?? {};
+  preparePrivateDirectory(directory, createParents === true);
+  const plans = files.map((file) => ({ file, path: join(directory, file.name), action: existingAction(join(directory, file.name), file, force === true) }));
   const created: string[] = [];
   const results: WrittenFile[] = [];
   try {
