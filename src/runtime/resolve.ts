@@ -47,7 +47,19 @@ export interface CredentialRequest {
   /** Where `./private_keys` and `~/...` are; default the process's. */
   cwd?: string;
   home?: string;
+  /** What the explicit values are called where they came from, for messages; default the CLI's flags. */
+  names?: ExplicitNames;
 }
+
+/** The names of the explicit values of a {@link CredentialRequest}: flags, or a source's options. */
+export interface ExplicitNames {
+  key: string;
+  keyId: string;
+  issuerId: string;
+  keyType: string;
+}
+
+const CLI_FLAGS: ExplicitNames = { key: "--key", keyId: "--key-id", issuerId: "--issuer-id", keyType: "--individual" };
 
 /** A resolved value and the flag, variable or file name it came from. */
 export interface Provenance {
@@ -112,14 +124,15 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
     return raw;
   };
 
-  const keyType = resolveKeyType(request, value, problems);
-  const keyId = request.keyId !== undefined ? { value: request.keyId, from: "--key-id" } : await agreeing("keyId", KEY_ID_VARIABLES, value, fromReference, problems);
-  const issuerId = request.issuerId !== undefined ? { value: request.issuerId, from: "--issuer-id" } : await agreeing("issuerId", ISSUER_ID_VARIABLES, value, fromReference, problems);
+  const names = request.names ?? CLI_FLAGS;
+  const keyType = resolveKeyType(request, names, value, problems);
+  const keyId = request.keyId !== undefined ? { value: request.keyId, from: names.keyId } : await agreeing("keyId", KEY_ID_VARIABLES, value, fromReference, problems);
+  const issuerId = request.issuerId !== undefined ? { value: request.issuerId, from: names.issuerId } : await agreeing("issuerId", ISSUER_ID_VARIABLES, value, fromReference, problems);
 
   const resolved: ResolvedCredential = { keyType, problems, ...(keyId ? { keyId } : {}), ...(issuerId ? { issuerId } : {}) };
   let candidates: Candidate[];
   if (request.key !== undefined) {
-    candidates = [fileCandidate(request.key, "--key", timeoutMs)];
+    candidates = [fileCandidate(request.key, names.key, timeoutMs)];
   } else if (request.keyEnv !== undefined) {
     const name = request.keyEnv;
     if (value(name) === undefined) {
@@ -221,9 +234,9 @@ function fileCandidate(path: string, from: string, timeoutMs: number): Candidate
   return { source: { kind: "file", name: redact(path), from }, read: () => readBounded({ path, field: from }, timeoutMs), fileName: basename(path) };
 }
 
-function resolveKeyType(request: CredentialRequest, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {
+function resolveKeyType(request: CredentialRequest, names: ExplicitNames, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {
   const given = request.keyType ?? value(KEY_TYPE_VARIABLE);
-  const from = request.keyType !== undefined ? "--individual" : given !== undefined ? KEY_TYPE_VARIABLE : undefined;
+  const from = request.keyType !== undefined ? names.keyType : given !== undefined ? KEY_TYPE_VARIABLE : undefined;
   if (given === undefined || given === "team") return from ? { value: "team", from } : { value: "team" };
   if (given === "individual") return { value: "individual", from: from! };
   problems.push(new AscCredentialError("KEY_TYPE_INVALID", `${from} is ${quote(given)}, not a key type. Use "team" (keys from the Team Keys tab) or "individual" (a user's own key), or leave it unset for team.`, "keyType"));

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
 import { loadResolved, resolveCredential, type CredentialRequest } from "../../src/runtime/resolve";
+import { readCredential } from "../../src/runtime/sources";
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { decodeJwt, signedBy } from "./helpers";
@@ -114,6 +115,19 @@ describe("the key type and bad values", () => {
     expect(individual.keyType).toBe("individual");
     const error = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_KEY_TYPE: "personal" } }).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(error).toMatchObject({ code: "KEY_TYPE_INVALID", message: expect.stringMatching(/APP_STORE_CONNECT_KEY_TYPE is 'personal'/) });
+  });
+
+  it("readCredential({ file }) and fromFile name their own options (file, keyType), never the CLI's flags", async () => {
+    const missing = join(dir, "missing.p8");
+    const outcomes = await Promise.all([
+      readCredential({ file: missing, issuerId: TEAM.issuerId }),
+      readCredential({ file: keyFile, issuerId: TEAM.issuerId, keyType: "personal" as never }),
+      AscTokenSource.fromFile(missing, { issuerId: TEAM.issuerId }).getToken(),
+    ].map((work) => work.then(() => undefined, (e: Error & { code?: string }) => e)));
+    expect(outcomes[0]).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringMatching(/^file '.*missing\.p8' does not exist/) });
+    expect(outcomes[1]).toMatchObject({ code: "KEY_TYPE_INVALID", message: expect.stringMatching(/^keyType is 'personal'/) });
+    expect(outcomes[2]).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringMatching(/^file '.*missing\.p8' does not exist/) });
+    for (const outcome of outcomes) expect(outcome?.message).not.toMatch(/--key|--individual/);
   });
 
   it("a directory, a missing file and an unreadable file are each named, with the fix", async () => {
