@@ -235,11 +235,13 @@ function fileCandidate(path: string, from: string, timeoutMs: number): Candidate
 }
 
 function resolveKeyType(request: CredentialRequest, names: ExplicitNames, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {
-  const given = request.keyType ?? value(KEY_TYPE_VARIABLE);
+  const raw: unknown = request.keyType ?? value(KEY_TYPE_VARIABLE);
+  // Trimmed like the identifiers: a CI variable often carries a trailing newline.
+  const given = typeof raw === "string" ? raw.trim() : raw;
   const from = request.keyType !== undefined ? names.keyType : given !== undefined ? KEY_TYPE_VARIABLE : undefined;
   if (given === undefined || given === "team") return from ? { value: "team", from } : { value: "team" };
   if (given === "individual") return { value: "individual", from: from! };
-  problems.push(new AscCredentialError("KEY_TYPE_INVALID", `${from} is ${quote(given)}, not a key type. Use "team" (keys from the Team Keys tab) or "individual" (a user's own key), or leave it unset for team.`, "keyType"));
+  problems.push(new AscCredentialError("KEY_TYPE_INVALID", `${from} is ${typeof given === "string" ? quote(given) : describeSeen(given)}, not a key type. Use "team" (keys from the Team Keys tab) or "individual" (a user's own key), or leave it unset for team.`, "keyType"));
   return { value: "team", from: from! };
 }
 

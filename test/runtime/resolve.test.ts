@@ -117,6 +117,13 @@ describe("the key type and bad values", () => {
     expect(error).toMatchObject({ code: "KEY_TYPE_INVALID", message: expect.stringMatching(/APP_STORE_CONNECT_KEY_TYPE is 'personal'/) });
   });
 
+  it("APP_STORE_CONNECT_KEY_TYPE is trimmed like the identifiers: ' individual ' is individual, never \"'individual' is not a key type\"", async () => {
+    const individual = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_KEY_TYPE: " individual\n" } });
+    expect(individual.keyType).toBe("individual");
+    const team = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_KEY_TYPE: "team " } });
+    expect(team.keyType).toBe("team");
+  });
+
   it("readCredential({ file }) and fromFile name their own options (file, keyType), never the CLI's flags", async () => {
     const missing = join(dir, "missing.p8");
     const outcomes = await Promise.all([
