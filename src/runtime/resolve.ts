@@ -208,16 +208,32 @@ export function loadResolved(resolved: ResolvedCredential): LoadedCredential {
   if (!resolved.keyId) {
     throw new AscCredentialError("KEY_ID_INVALID", `${where}: no Key ID was given${resolved.source.kind === "file" ? " and the file is not named AuthKey_<KEYID>.p8" : ""}. Pass the 10-character Key ID (like 2X9R4HXF34) shown next to the key in App Store Connect, or set ${KEY_ID_VARIABLES[0]}.`, "keyId");
   }
-  return checkCredential(
-    {
-      keyId: resolved.keyId.value,
-      privateKey: new Uint8Array(resolved.bytes),
-      keyType: resolved.keyType.value,
-      ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
-      ...(resolved.fileName ? { privateKeyFileName: resolved.fileName } : {}),
-    },
-    where,
-  );
+  try {
+    return checkCredential(
+      {
+        keyId: resolved.keyId.value,
+        privateKey: new Uint8Array(resolved.bytes),
+        keyType: resolved.keyType.value,
+        ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
+        ...(resolved.fileName ? { privateKeyFileName: resolved.fileName } : {}),
+      },
+      where,
+    );
+  } catch (error) {
+    throw withIdentifierSource(error, resolved);
+  }
+}
+
+/**
+ * A bad Key ID or Issuer ID from one of several tools' variables: the message names the
+ * variable, which the key's source (the prefix) does not tell.
+ */
+function withIdentifierSource(error: unknown, resolved: ResolvedCredential): unknown {
+  if (!(error instanceof AscCredentialError)) return error;
+  const [label, from, variables] =
+    error.field === "keyId" ? ["Key ID", resolved.keyId?.from, KEY_ID_VARIABLES] : error.field === "issuerId" ? ["Issuer ID", resolved.issuerId?.from, ISSUER_ID_VARIABLES] : [];
+  if (from === undefined || !(variables as readonly string[]).includes(from)) return error;
+  return new AscCredentialError(error.code, `${error.message} (the ${label} came from ${from})`, error.field);
 }
 
 /** A key source in words: `--key '/path/AuthKey_X.p8'`, `APP_STORE_CONNECT_PRIVATE_KEY`, stdin. */

@@ -124,6 +124,17 @@ describe("the key type and bad values", () => {
     expect(team.keyType).toBe("team");
   });
 
+  it.each([
+    ["ASC_KEY_ID", { ASC_KEY_ID: "pricing-automation" }, "KEY_ID_LOOKS_LIKE_NAME", "the Key ID came from ASC_KEY_ID"],
+    ["EXPO_ASC_ISSUER_ID", { ASC_KEY_ID: TEAM.keyId, EXPO_ASC_ISSUER_ID: "2X9R4HXF34" }, "ISSUER_ID_LOOKS_LIKE_TEAM_ID", "the Issuer ID came from EXPO_ASC_ISSUER_ID"],
+    ["APP_STORE_CONNECT_KEY_IDENTIFIER (@env:)", { APP_STORE_CONNECT_KEY_IDENTIFIER: "@env:MY_KEY_ID", MY_KEY_ID: "2x9r4hxf34", ASC_ISSUER_ID: TEAM.issuerId }, "KEY_ID_INVALID", "the Key ID came from APP_STORE_CONNECT_KEY_IDENTIFIER"],
+  ])("a bad identifier from %s: the message names that variable, not only the key file", async (_name, variables, code, names) => {
+    const unnamed = join(dir, "key.p8");
+    writeFileSync(unnamed, key.pem, { mode: 0o600 });
+    const error = await load({ env: { ASC_PRIVATE_KEY_PATH: unnamed, ...variables } }).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code, message: expect.stringContaining(names) });
+  });
+
   it("readCredential({ file }) and fromFile name their own options (file, keyType), never the CLI's flags", async () => {
     const missing = join(dir, "missing.p8");
     const outcomes = await Promise.all([
