@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { ParseArgsConfig } from "node:util";
-import { MAX_TIMEOUT_MS } from "../core/options";
+import { checkTimeoutMs } from "../core/options";
 import type { LoadedCredential } from "../runtime/credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "../runtime/read-bounded";
 import { parsePrivateKey, type ParsedPrivateKey } from "../core/private-key";
@@ -58,11 +58,8 @@ Identifiers (not needed with --secret-id or --vault-path):
 export function readTimeout(values: Values): number {
   const raw = values["read-timeout"];
   if (raw === undefined) return DEFAULT_READ_TIMEOUT_MS;
-  // Out of range is a usage error like any other bad value of the flag (exit 2).
-  if (typeof raw !== "string" || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_TIMEOUT_MS) {
-    throw new UsageError(`--read-timeout must be a whole number of milliseconds (1 to ${MAX_TIMEOUT_MS})`);
-  }
-  return Number(raw);
+  if (typeof raw !== "string" || !/^\d+$/.test(raw)) throw new UsageError("--read-timeout must be a whole number of milliseconds (1 to 120000)");
+  return checkTimeoutMs(Number(raw), DEFAULT_READ_TIMEOUT_MS, "--read-timeout");
 }
 
 function flag(values: Values, name: string): string | undefined {

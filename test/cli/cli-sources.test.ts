@@ -193,12 +193,6 @@ describe("polish", () => {
     expectClean(fromEnv);
   });
 
-  test.each(["0", "-1", "1.5", "10ms", "1e9", "120001", " 5"])("--read-timeout %j is a usage error (exit 2) naming the flag and its range", async (value) => {
-    const result = await runCli(["fingerprint", "--key", keyFile, `--read-timeout=${value}`]);
-    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: "" });
-    expect(result.stderr).toMatch(/^asc-credential: --read-timeout .*1 to 120000/);
-  });
-
   test("--key-env given the key itself (\"$ASC_KEY\" instead of ASC_KEY): a usage error saying it takes a name", async () => {
     for (const value of [key.der.toString("base64"), key.pem.replace(/\n/g, "\\n").replace(/^-+/, "")]) {
       const result = await runCli(["fingerprint", "--key-env", value]);
