@@ -12,7 +12,7 @@ import { parsePrivateKey, type ParsedPrivateKey } from "../core/private-key";
 import { describeSource, loadResolved, resolveCredential, type ResolvedCredential } from "../runtime/resolve";
 import { credentialLoader } from "../runtime/sources";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { redact } from "../core/redact";
+import { printable, redact } from "../core/redact";
 import { shellQuote, UsageError, type Io, type Values } from "./io";
 
 /** Flags naming the key and its identifiers. */
@@ -105,7 +105,7 @@ export async function resolveFromFlags(values: Values, io: Io): Promise<Resolved
   const timeoutMs = readTimeout(values);
   const secretId = flag(values, "secret-id");
   if (secretId !== undefined) {
-    const source = { kind: "secretsManager" as const, name: redact(secretId), from: "--secret-id" };
+    const source = { kind: "secretsManager" as const, name: printable(redact(secretId)), from: "--secret-id" };
     try {
       const loaded = await credentialLoader({ secretId, ...optional("versionStage", flag(values, "version-stage")), ...optional("region", flag(values, "region")) })(timeoutMs);
       return fromStored(loaded, source);
@@ -117,7 +117,7 @@ export async function resolveFromFlags(values: Values, io: Io): Promise<Resolved
   const vaultPath = flag(values, "vault-path");
   if (vaultPath !== undefined) {
     const mount = flag(values, "vault-mount");
-    const source = { kind: "vault" as const, name: redact(`${mount ?? "secret"}/${vaultPath}`), from: "--vault-path" };
+    const source = { kind: "vault" as const, name: printable(redact(`${mount ?? "secret"}/${vaultPath}`)), from: "--vault-path" };
     const version = vaultVersion(values);
     try {
       const loaded = await credentialLoader({

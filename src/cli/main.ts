@@ -68,7 +68,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
   } catch (error) {
     // parseArgs quotes the offending argument, which may be a pasted key.
-    return reportFailure(new UsageError(redact(error instanceof Error ? error.message : "invalid arguments")), io, usage);
+    // Its text spans lines; joined into one, so the argument's own line breaks are the only
+    // control characters left for reportFailure to neutralise.
+    return reportFailure(new UsageError(redact(error instanceof Error ? error.message : "invalid arguments").replace(/\s*\n\s*/g, " ")), io, usage);
   }
   if (values.help) {
     io.out(usage);

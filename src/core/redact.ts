@@ -122,9 +122,23 @@ export function redactKnown(text: string, secrets: Iterable<string>): string {
  * else what is left after redaction (or its length), so a message never carries key material.
  */
 export function quote(value: string, maxLength = 80): string {
-  const clean = [...redact(value).trim()].map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? "?" : c)).join("");
+  const clean = printable(redact(value).trim());
   if (clean.length <= maxLength) return `'${clean}'`;
   return `(a value of ${value.length} characters)`;
+}
+
+/**
+ * `text` with every control character (line breaks, terminal escapes) shown as `?`: a value put
+ * on a line of output can neither start a line of its own (a forged check, a CI workflow
+ * command) nor drive the terminal. Apply after {@link redact}.
+ */
+export function printable(text: string): string {
+  let out = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? "?" : c;
+  }
+  return out;
 }
 
 /**

@@ -12,7 +12,7 @@ import { AscCredentialError } from "../core/errors";
 import { keyIdFromFileName, type KeyType } from "../core/identifiers";
 import { describeSeen, optionError } from "../core/options";
 import { parsePrivateKey } from "../core/private-key";
-import { quote, redact } from "../core/redact";
+import { printable, quote, redact } from "../core/redact";
 import { checkCredential, type LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readBounded } from "./read-bounded";
 
@@ -138,7 +138,7 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
     if (value(name) === undefined) {
       problems.push(new AscCredentialError("KEY_EMPTY", `--key-env ${quote(name)}: the variable ${quote(name)} is not set (or empty) in this environment. Set it (in CI, map the secret into this step's environment), or pass the key file with --key.`, "privateKey"));
     }
-    candidates = [{ source: { kind: "env", name: redact(name), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(value(name) ?? ""), kind: "env" }) }];
+    candidates = [{ source: { kind: "env", name: printable(redact(name)), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(value(name) ?? ""), kind: "env" }) }];
   } else {
     candidates = [
       ...KEY_CONTENT_VARIABLES.filter((name) => value(name) !== undefined).map((name): Candidate => {
@@ -247,7 +247,7 @@ export function describeSource(source: KeySource): string {
 
 function fileCandidate(path: string, from: string, timeoutMs: number): Candidate {
   if (path === "-") return { source: { kind: "stdin", name: "-", from }, read: () => readBounded({ path, field: from }, timeoutMs) };
-  return { source: { kind: "file", name: redact(path), from }, read: () => readBounded({ path, field: from }, timeoutMs), fileName: basename(path) };
+  return { source: { kind: "file", name: printable(redact(path)), from }, read: () => readBounded({ path, field: from }, timeoutMs), fileName: basename(path) };
 }
 
 function resolveKeyType(request: CredentialRequest, names: ExplicitNames, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {

@@ -208,6 +208,26 @@ describe("polish", () => {
     expect(result.stderr).toMatch(/^asc-credential: KEY_EMPTY: --key-env 'CI_ASC_KEY': the variable 'CI_ASC_KEY' is not set \(or empty\)/);
   });
 
+  test("a key path with line breaks and terminal escapes cannot forge doctor lines, colour the terminal or inject workflow commands", async () => {
+    const evil = join(dir, "evil\n\x1b[32mPASS  api              called Apple\x1b[0m\n::add-mask::x\n");
+    mkdirSync(evil, { recursive: true });
+    const path = join(evil, `AuthKey_${TEAM.keyId}.p8`);
+    writeFileSync(path, key.pem, { mode: 0o644 });
+    const results = [
+      await runCli(["doctor", "--key", path, ...team]),
+      await runCli(["fingerprint", "--key", path]),
+      await runCli(["token", "--key-id", TEAM.keyId, ...team], { APP_STORE_CONNECT_PRIVATE_KEY_PATH: path, ASC_PRIVATE_KEY: generateTestKey().pem }),
+    ];
+    for (const result of results) {
+      for (const text of [result.stdout, result.stderr]) {
+        expect(text).not.toContain("\x1b");
+        expect(text).not.toMatch(/^PASS {2}api/m);
+        expect(text).not.toMatch(/^::/m);
+      }
+    }
+    expect(results[2]!.stderr).toMatch(/^asc-credential: SOURCE_CONFLICT: /);
+  });
+
   test("a browser-renamed key file works, with a warning naming the name tools expect", async () => {
     const renamed = join(dir, `AuthKey_${TEAM.keyId} (1).p8`);
     writeFileSync(renamed, key.pem, { mode: 0o600 });
