@@ -120,8 +120,15 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
   const fromReference = async (name: string, raw: string): Promise<string | undefined> => {
     if (!CODEMAGIC_REFERENCES.has(name)) return raw;
     if (raw.startsWith("@env:")) return value(raw.slice(5));
-    if (raw.startsWith("@file:")) return (await readBounded({ path: raw.slice(6), field: `${name} (@file:)` }, timeoutMs)).bytes.toString("utf8");
+    if (raw.startsWith("@file:")) return (await readBounded({ path: filePath(raw), field: `${name} (@file:)` }, timeoutMs)).bytes.toString("utf8");
     return raw;
+  };
+  // codemagic expands variables and a leading ~ in an @file: path (os.path.expandvars, then
+  // expanduser): $NAME and ${NAME} when NAME is set, else left as they are.
+  const filePath = (raw: string): string => {
+    const expanded = raw.slice(6).replace(/\$(\w+)|\$\{([^}]*)\}/g, (whole, bare?: string, braced?: string) => value(bare ?? braced ?? "") ?? whole);
+    const home = (): string => value("HOME") ?? request.home ?? homedir();
+    return expanded === "~" ? home() : expanded.startsWith("~/") ? join(home(), expanded.slice(2)) : expanded;
   };
 
   const names = request.names ?? CLI_FLAGS;
@@ -144,7 +151,7 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
       ...KEY_CONTENT_VARIABLES.filter((name) => value(name) !== undefined).map((name): Candidate => {
         const raw = value(name)!;
         // A codemagic @file: reference is a file source, named by its variable.
-        if (CODEMAGIC_REFERENCES.has(name) && raw.startsWith("@file:")) return fileCandidate(raw.slice(6), `${name} (@file:)`, timeoutMs);
+        if (CODEMAGIC_REFERENCES.has(name) && raw.startsWith("@file:")) return fileCandidate(filePath(raw), `${name} (@file:)`, timeoutMs);
         return { source: { kind: "env", name, from: name }, read: async () => ({ bytes: Buffer.from((await fromReference(name, raw)) ?? ""), kind: "env" }) };
       }),
       ...KEY_PATH_VARIABLES.filter((name) => value(name) !== undefined).map((name) => fileCandidate(value(name)!, name, timeoutMs)),

@@ -53,6 +53,22 @@ describe("each tool's variables are understood", () => {
   });
 });
 
+describe("codemagic's @file: paths are expanded as codemagic expands them ($VAR, ${VAR}, a leading ~)", () => {
+  it.each([
+    ["~/", (name: string) => ({ HOME: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:~/${name}` })],
+    ["$VAR", (name: string) => ({ KEYS_DIR: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:$KEYS_DIR/${name}` })],
+    ["${VAR}", (name: string) => ({ KEYS_DIR: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:\${KEYS_DIR}/${name}` })],
+  ])("%s", async (_label, variables) => {
+    const env = { APP_STORE_CONNECT_KEY_IDENTIFIER: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, ...variables(`AuthKey_${TEAM.keyId}.p8`) };
+    expect((await load({ env })).fingerprint).toBe(fingerprintOf(key));
+  });
+
+  it("an unset variable is left as it is (and the file is then not found)", async () => {
+    const error = await load({ env: { APP_STORE_CONNECT_KEY_IDENTIFIER: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: "@file:$NOT_SET/AuthKey.p8" } }).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringContaining("'$NOT_SET/AuthKey.p8' does not exist") });
+  });
+});
+
 describe("precedence", () => {
   it("explicit values win over the environment, without counting as a disagreement", async () => {
     const loaded = await load({ key: keyFile, keyId: TEAM.keyId, issuerId: TEAM.issuerId, env: { APP_STORE_CONNECT_PRIVATE_KEY: other.pem, APP_STORE_CONNECT_KEY_ID: "AAAAAAAAAA", APP_STORE_CONNECT_ISSUER_ID: "11111111-2222-3333-4444-555555555555" } });
