@@ -7,7 +7,7 @@
 import type { ParseArgsConfig } from "node:util";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { printable, redact } from "../core/redact";
-import { FIXES } from "./fixes";
+import { fixFor } from "./fixes";
 
 /** The process as a command sees it; tests pass their own. */
 export interface Io {
@@ -50,7 +50,7 @@ export function reportFailure(error: unknown, io: Io, usage: string): number {
     return 2;
   }
   if (isAscCredentialError(error)) {
-    const fix = FIXES[error.code];
+    const fix = fixFor(error.code, error.field);
     io.err(`asc-credential: ${error.code}: ${printable(redact(error.message))}\n${fix ? `fix: ${fix}\n` : ""}`);
     return 1;
   }

@@ -249,6 +249,14 @@ describe("polish", () => {
     expectClean(result);
   });
 
+  test("export --format github outside a runner: the fix line says where it runs, not to pass --out", async () => {
+    const result = await runCli(["export", "--format", "github", "--key", keyFile, ...team], { HOME: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: OUTPUT_INVALID: .*GITHUB_ENV/);
+    expect(result.stderr).toMatch(/^fix: run it in a GitHub Actions step/m);
+    expect(result.stderr).not.toMatch(/^fix: pass --out/m);
+  });
+
   test("export --format env writes the key 0600 in a 0700 directory and prints only paths and IDs", async () => {
     const out = join(dir, "exported");
     const result = await runCli(["export", "--format", "env", "--key", keyFile, ...team, "--out", out]);
