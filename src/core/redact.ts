@@ -117,6 +117,16 @@ export function redactKnown(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
+// Control characters (C0, DEL, C1) and bidirectional controls: a terminal or a log viewer acts on
+// them (clears the screen, sets a title, shows text reversed) instead of showing them.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every control character and bidirectional control replaced by `?`. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, "?");
+}
+
 /**
  * A user's value for a message: quoted when it survives {@link redact} untouched and is short,
  * else what is left after redaction (or its length), so a message never carries key material.
@@ -125,20 +135,6 @@ export function quote(value: string, maxLength = 80): string {
   const clean = printable(redact(value).trim());
   if (clean.length <= maxLength) return `'${clean}'`;
   return `(a value of ${value.length} characters)`;
-}
-
-/**
- * `text` with every control character (line breaks, terminal escapes) shown as `?`: a value put
- * on a line of output can neither start a line of its own (a forged check, a CI workflow
- * command) nor drive the terminal. Apply after {@link redact}.
- */
-export function printable(text: string): string {
-  let out = "";
-  for (const c of text) {
-    const code = c.charCodeAt(0);
-    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? "?" : c;
-  }
-  return out;
 }
 
 /**
