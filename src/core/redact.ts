@@ -20,6 +20,9 @@ const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
 // spaces, line breaks, `:`, `.` or `,`, or single bytes joined by `-` (a dash between longer
 // groups is a UUID's, cut short or not); judged by the digits they hold together.
 const HEX_GROUPS = /(?<![0-9A-Za-z\uE000])(?:0[xX])?(?:[0-9A-Fa-f]{2}){1,4}(?![0-9A-Za-z\uE000])(?:[ \t]*(?:[:.,][ \t]*)?(?:\r?\n[ \t]*)?(?:0[xX])?(?:[0-9A-Fa-f]{2}){1,4}(?![0-9A-Za-z\uE000]))+|(?<![0-9A-Za-z\uE000-])[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}(?![0-9A-Za-z\uE000]))+/g;
+// Bytes in decimal, 12 or more joined by commas: a Node Buffer as JSON ({"type":"Buffer","data":[…]}),
+// a byte list a script printed.
+const DECIMAL_BYTES = /(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])(?:[ \t]*,[ \t]*(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])){11,}/g;
 // Shown as they are: Issuer IDs, public-key fingerprints (a hash of the public half), and macOS's
 // per-user temporary directory (/var/folders/xx/<hash of the user>/T/, the $TMPDIR of every Mac).
 const SHOWN = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\bsha256:[0-9a-f]{64}\b|\/var\/folders\/[0-9a-z_+-]{2}\/[0-9a-z_+-]{10,40}\/[TC]\//g;
@@ -64,9 +67,9 @@ function isOpaque(run: string): boolean {
 }
 
 /**
- * `text` with every PEM block, PEM marker, token, hex dump and long opaque run (base64, base64url
- * or hex that could be a slice of a key or a token) replaced by a bracketed note. UUIDs, fingerprints,
- * numbers, names, paths and IDs stay readable. Idempotent; never throws.
+ * `text` with every PEM block, PEM marker, token, hex or decimal byte dump and long opaque run
+ * (base64, base64url or hex that could be a slice of a key or a token) replaced by a bracketed
+ * note. UUIDs, fingerprints, numbers, names, paths and IDs stay readable. Idempotent; never throws.
  */
 export function redact(text: string): string {
   if (typeof text !== "string") return "";
@@ -78,6 +81,7 @@ export function redact(text: string): string {
     .replace(PEM_MARKER, "[PEM marker removed]")
     .replace(TOKEN, "[token removed]")
     .replace(HEX_GROUPS, (groups) => (isHexDump(groups) ? `[${groups.length} characters removed]` : groups))
+    .replace(DECIMAL_BYTES, (bytes) => `[${bytes.length} characters removed]`)
     .replace(RUN, (run) => (isOpaque(run) ? `[${run.length} characters removed]` : run));
   return redacted.replace(MARKED, (_, i: string) => shown[Number(i)] ?? "");
 }

@@ -80,9 +80,14 @@ describe("redact removes hex dumps, whatever separates the bytes", () => {
     ["a C array (xxd -i)", wrap(d, 2).map((b) => `0x${b}`).join(", ")],
     ["groups of 4 (fits quote's 80 characters)", wrap(d, 4).join(" ")],
     ["upper-case bytes", wrap(d, 2).join(":").toUpperCase()],
+    // JSON.stringify of a Node Buffer, or a bytes list printed by a script.
+    ["a Buffer as JSON (decimal bytes)", JSON.stringify(Buffer.from(d, "hex"))],
+    ["decimal bytes, space-separated", [...Buffer.from(d, "hex")].join(", ")],
   ])("%s", (_label, value) => {
     const out = redact(value);
     for (let i = 0; i + 12 <= d.length; i++) expect(hexDigits(out)).not.toContain(d.slice(i, i + 12));
+    const bytes = [...Buffer.from(d, "hex")];
+    for (let i = 0; i + 6 <= bytes.length; i++) expect(out.replace(/\s+/g, "")).not.toContain(bytes.slice(i, i + 6).join(","));
     expect(redact(out)).toBe(out);
     expect(hexDigits(quote(value))).not.toContain(d.slice(0, 12));
   });
@@ -93,6 +98,7 @@ describe("redact removes hex dumps, whatever separates the bytes", () => {
     ["a byte count and a mode", "read 241 bytes (mode 644) in 10 000 ms"],
     ["words spelt with a to f", "a bad dead beef face cafe"],
     ["an IPv4 address and port", "10.0.0.12:8200"],
+    ["a short list of numbers", "retries 0, 1, 2, 3 and 10"],
     ["two Key IDs", "ABCD123456 and EF12345678"],
     ["a secret name with a date and a mixed-case suffix", "ci-20300102-AbCdEf"],
     ["an Issuer ID cut short", "57246542-96fe-1a63-e053"],
