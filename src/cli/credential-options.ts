@@ -12,7 +12,7 @@ import { parsePrivateKey, type ParsedPrivateKey } from "../core/private-key";
 import { describeSource, loadResolved, resolveCredential, type ResolvedCredential } from "../runtime/resolve";
 import { credentialLoader } from "../runtime/sources";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { redact } from "../core/redact";
+import { printable, redact } from "../core/redact";
 import { shellQuote, UsageError, type Io, type Values } from "./io";
 
 /** Flags naming the key and its identifiers. */
@@ -70,6 +70,11 @@ function flag(values: Values, name: string): string | undefined {
 function checkSourceFlags(values: Values): void {
   const given = ["key", "key-env", "secret-id", "vault-path"].filter((name) => values[name] !== undefined);
   if (given.length > 1) throw new UsageError(`give one key source, not ${given.map((name) => `--${name}`).join(" and ")}`);
+  const keyEnv = flag(values, "key-env");
+  if (keyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(keyEnv)) {
+    // Most often "$ASC_KEY" where ASC_KEY belongs: the value itself, which is never repeated.
+    throw new UsageError("--key-env takes the name of the environment variable that holds the key (like --key-env ASC_KEY), and what was given is not a variable name. To pass the key itself, pipe it: --key - < AuthKey_<KEYID>.p8");
+  }
   const store = ["secret-id", "vault-path"].find((name) => values[name] !== undefined);
   if (store !== undefined && ["key-id", "issuer-id", "individual"].some((name) => values[name] !== undefined)) {
     throw new UsageError(`--${store} reads the key ID, Issuer ID and key type from the secret; drop --key-id, --issuer-id and --individual`);
@@ -100,7 +105,7 @@ export async function resolveFromFlags(values: Values, io: Io): Promise<Resolved
   const timeoutMs = readTimeout(values);
   const secretId = flag(values, "secret-id");
   if (secretId !== undefined) {
-    const source = { kind: "secretsManager" as const, name: redact(secretId), from: "--secret-id" };
+    const source = { kind: "secretsManager" as const, name: printable(redact(secretId)), from: "--secret-id" };
     try {
       const loaded = await credentialLoader({ secretId, ...optional("versionStage", flag(values, "version-stage")), ...optional("region", flag(values, "region")) })(timeoutMs);
       return fromStored(loaded, source);
@@ -112,7 +117,7 @@ export async function resolveFromFlags(values: Values, io: Io): Promise<Resolved
   const vaultPath = flag(values, "vault-path");
   if (vaultPath !== undefined) {
     const mount = flag(values, "vault-mount");
-    const source = { kind: "vault" as const, name: redact(`${mount ?? "secret"}/${vaultPath}`), from: "--vault-path" };
+    const source = { kind: "vault" as const, name: printable(redact(`${mount ?? "secret"}/${vaultPath}`)), from: "--vault-path" };
     const version = vaultVersion(values);
     try {
       const loaded = await credentialLoader({

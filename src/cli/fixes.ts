@@ -41,3 +41,20 @@ export const FIXES: Partial<Record<ErrorCode, string>> = {
   VAULT_PERMISSION_DENIED: "use a token holding the secret's reader policy (the component's readerPolicyName), or log in again",
   VAULT_LOGIN_FAILED: "check the role and its secret ID or JWT (audience, bound claims) against the component's appRoleName / jwtRoleName",
 };
+
+/**
+ * Where one code covers failures of different inputs, the fix for the input at fault (the
+ * error's `field`), ahead of {@link FIXES}.
+ */
+export const FIELD_FIXES: Partial<Record<ErrorCode, Record<string, string>>> = {
+  OUTPUT_INVALID: {
+    GITHUB_ENV: "run it in a GitHub Actions step (the runner sets GITHUB_ENV), or use --format env or dotenv elsewhere",
+    RUNNER_TEMP: "run it in a GitHub Actions step (the runner sets RUNNER_TEMP), or pass --out DIR",
+    HOME: "set HOME to your home directory (an absolute path), or pass --out DIR",
+  },
+};
+
+/** The fix line for an error: its field's, else its code's. */
+export function fixFor(code: ErrorCode, field?: string): string | undefined {
+  return (field !== undefined ? FIELD_FIXES[code]?.[field] : undefined) ?? FIXES[code];
+}

@@ -6,8 +6,8 @@
  */
 import type { ParseArgsConfig } from "node:util";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { redact } from "../core/redact";
-import { FIXES } from "./fixes";
+import { printable, redact } from "../core/redact";
+import { fixFor } from "./fixes";
 
 /** The process as a command sees it; tests pass their own. */
 export interface Io {
@@ -46,12 +46,12 @@ function isUsageError(error: unknown): error is UsageError {
 /** Prints a failure the way every command does, and returns its exit code (1, or 2 for usage). */
 export function reportFailure(error: unknown, io: Io, usage: string): number {
   if (isUsageError(error)) {
-    io.err(`asc-credential: ${redact(error.message)}\n\n${usage}`);
+    io.err(`asc-credential: ${printable(redact(error.message))}\n\n${usage}`);
     return 2;
   }
   if (isAscCredentialError(error)) {
-    const fix = FIXES[error.code];
-    io.err(`asc-credential: ${error.code}: ${redact(error.message)}\n${fix ? `fix: ${fix}\n` : ""}`);
+    const fix = fixFor(error.code, error.field);
+    io.err(`asc-credential: ${error.code}: ${printable(redact(error.message))}\n${fix ? `fix: ${fix}\n` : ""}`);
     return 1;
   }
   // Not ours: its message could quote input, so only that it happened is said.

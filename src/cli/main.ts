@@ -68,7 +68,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
   } catch (error) {
     // parseArgs quotes the offending argument, which may be a pasted key.
-    return reportFailure(new UsageError(redact(error instanceof Error ? error.message : "invalid arguments")), io, usage);
+    // Its text spans lines; joined into one, so the argument's own line breaks are the only
+    // control characters left for reportFailure to neutralise.
+    return reportFailure(new UsageError(redact(error instanceof Error ? error.message : "invalid arguments").replace(/\s*\n\s*/g, " ")), io, usage);
   }
   if (values.help) {
     io.out(usage);
@@ -83,6 +85,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 if (require.main === module) {
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  // A stdout that cannot take the output (a full disk, a closed pipe) fails the command: a
+  // script must not read "exit 0" as "the token, the paths, the variables are there".
+  let outputError: unknown;
+  process.stdout.on("error", (error) => (outputError ??= error));
   void main(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
@@ -90,6 +96,11 @@ if (require.main === module) {
     colour,
   }).then((code) => {
     // Explicitly: a read abandoned at its timeout (a FIFO nobody writes to) must not keep the process alive.
-    process.stdout.write("", () => process.exit(code));
+    process.stdout.write("", (error) => {
+      const failed = outputError ?? error;
+      if (failed === undefined || failed === null) process.exit(code);
+      const name = (failed as { code?: unknown }).code;
+      process.stderr.write(`asc-credential: the output could not be written (${typeof name === "string" && /^E[A-Z]{2,12}$/.test(name) ? name : "an error"}), so it is missing or incomplete.\n`, () => process.exit(code === 0 ? 1 : code));
+    });
   });
 }

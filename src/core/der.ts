@@ -1,6 +1,6 @@
 /**
  * DER: importing a private key through OpenSSL, and sniffing what a DER blob that does not import
- * is (RSA, a public key or certificate, OpenPGP data, another curve, damage).
+ * is (RSA, a public key or certificate, an archive, OpenPGP data, another curve, damage).
  * @packageDocumentation
  */
 import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
@@ -31,6 +31,10 @@ export function importDer(der: Buffer, seenAs: string, preferred?: "pkcs8" | "se
   }
   if (isPublicDer(der)) {
     fail("KEY_IS_PUBLIC", `privateKey (${seenAs}) is a public key or certificate, not a private key. ${FIX_DOWNLOAD}: it is the file whose first line reads BEGIN PRIVATE KEY.`);
+  }
+  const archive = ARCHIVES.find(({ magic }) => der.subarray(0, magic.length).equals(magic));
+  if (archive) {
+    fail("KEY_MALFORMED", `privateKey (${seenAs}) is ${archive.what}, not the key file itself; the key inside may be intact. ${archive.fix} and pass the AuthKey_<KEYID>.p8 it holds.`);
   }
   if (isOpenPgpPacket(der)) {
     fail("KEY_ENCRYPTED", `privateKey (${seenAs}) is binary OpenPGP-encrypted data (a .p8.gpg file). Decrypt it first (gpg --decrypt AuthKey_<KEYID>.p8.gpg > AuthKey_<KEYID>.p8) and pass the decrypted .p8 contents.`);
@@ -115,6 +119,15 @@ function isCompleteDer(der: Buffer): boolean {
   for (let i = 0; i < octets; i++) length = length * 256 + der[2 + i]!;
   return 2 + octets + length === der.length;
 }
+
+// A key file packed for sending (mail, chat, a shared drive): its bytes are the archive's.
+const ARCHIVES: { magic: Buffer; what: string; fix: string }[] = [
+  { magic: Buffer.from("504b0304", "hex"), what: "a zip archive", fix: "Unzip it (unzip file.zip)" },
+  { magic: Buffer.from("1f8b", "hex"), what: "gzip-compressed data", fix: "Decompress it (gunzip -c file.gz > AuthKey_<KEYID>.p8)" },
+  { magic: Buffer.from("425a68", "hex"), what: "bzip2-compressed data", fix: "Decompress it (bunzip2)" },
+  { magic: Buffer.from("fd377a585a00", "hex"), what: "xz-compressed data", fix: "Decompress it (unxz)" },
+  { magic: Buffer.from("377abcaf271c", "hex"), what: "a 7-Zip archive", fix: "Unpack it (7z x)" },
+];
 
 // OpenPGP encrypted files start with a public-key (tag 1, version 3 or 6) or symmetric-key
 // (tag 3, version 4 to 6) encrypted session key packet; DER always starts with 0x30.

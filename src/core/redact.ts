@@ -18,6 +18,14 @@ const TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-
 // Runs over the base64, base64url and hex alphabets; percent escapes (%2B, %2F, %3D) count as
 // part of a run, so URL-encoded base64 is judged whole.
 const RUN = /(?:[A-Za-z0-9+/=_-]|%[0-9A-Fa-f]{2})+/g;
+// Bytes in hexadecimal with something between them: a hex dump (xxd, hexdump -C, od), openssl's
+// colon-separated `-text` output, a C array. Groups of 2 to 8 digits (optionally 0x), joined by
+// spaces, line breaks, `:`, `.` or `,`, or single bytes joined by `-` (a dash between longer
+// groups is a UUID's, cut short or not); judged by the digits they hold together.
+const HEX_GROUPS = /(?<![0-9A-Za-z\uE000])(?:0[xX])?(?:[0-9A-Fa-f]{2}){1,4}(?![0-9A-Za-z\uE000])(?:[ \t]*(?:[:.,][ \t]*)?(?:\r?\n[ \t]*)?(?:0[xX])?(?:[0-9A-Fa-f]{2}){1,4}(?![0-9A-Za-z\uE000]))+|(?<![0-9A-Za-z\uE000-])[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}(?![0-9A-Za-z\uE000]))+/g;
+// Bytes in decimal, 12 or more joined by commas: a Node Buffer as JSON ({"type":"Buffer","data":[…]}),
+// a byte list a script printed.
+const DECIMAL_BYTES = /(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])(?:[ \t]*,[ \t]*(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])){11,}/g;
 // Shown as they are: Issuer IDs, public-key fingerprints (a hash of the public half), and macOS's
 // per-user temporary directory (/var/folders/xx/<hash of the user>/T/, the $TMPDIR of every Mac).
 const SHOWN = /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\bsha256:[0-9a-f]{64}\b|\/var\/folders\/[0-9a-z_+-]{2}\/[0-9a-z_+-]{10,40}\/[TC]\//g;
@@ -45,6 +53,15 @@ const PLAIN_PIECE = [
   /^[a-z]+(?:[A-Z][a-z]{2,})+[0-9]*$/,
 ];
 
+/**
+ * A hex group run that is a dump: 12 or more digits, letters and digits both (dates and versions
+ * are digits only), its letters in one case (as every dump tool prints them; names are not).
+ */
+function isHexDump(groups: string): boolean {
+  const digits = groups.replace(/0[xX]/g, "").replace(/[^0-9A-Fa-f]/g, "");
+  return digits.length >= JUDGED_RUN && /[0-9]/.test(digits) && (/^[0-9a-f]*[a-f][0-9a-f]*$/.test(digits) || /^[0-9A-F]*[A-F][0-9A-F]*$/.test(digits));
+}
+
 function isOpaque(run: string): boolean {
   if (run.length < JUDGED_RUN) return false;
   return run
@@ -53,9 +70,9 @@ function isOpaque(run: string): boolean {
 }
 
 /**
- * `text` with every PEM block, PEM marker, token and long opaque run (base64, base64url or hex
- * that could be a slice of a key or a token) replaced by a bracketed note. UUIDs, fingerprints,
- * numbers, names, paths and IDs stay readable. Idempotent; never throws.
+ * `text` with every PEM block, PEM marker, token, hex or decimal byte dump and long opaque run
+ * (base64, base64url or hex that could be a slice of a key or a token) replaced by a bracketed
+ * note. UUIDs, fingerprints, numbers, names, paths and IDs stay readable. Idempotent; never throws.
  */
 export function redact(text: string): string {
   if (typeof text !== "string") return "";
@@ -66,6 +83,8 @@ export function redact(text: string): string {
     .replace(PEM_BLOCK, "[PEM block removed]")
     .replace(PEM_MARKER, "[PEM marker removed]")
     .replace(TOKEN, "[token removed]")
+    .replace(HEX_GROUPS, (groups) => (isHexDump(groups) ? `[${groups.length} characters removed]` : groups))
+    .replace(DECIMAL_BYTES, (bytes) => `[${bytes.length} characters removed]`)
     .replace(RUN, (run) => (isOpaque(run) ? `[${run.length} characters removed]` : run));
   return redacted.replace(MARKED, (_, i: string) => shown[Number(i)] ?? "");
 }

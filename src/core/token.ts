@@ -49,7 +49,7 @@ export function createTokenSync(credential: CredentialInput, options: TokenOptio
   if (typeof lifetime !== "number" || !Number.isInteger(lifetime) || lifetime <= 0 || lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
     throw new AscCredentialError(
       "TOKEN_LIFETIME_INVALID",
-      `lifetimeSeconds ${typeof lifetime === "number" ? lifetime : `of ${describeSeen(lifetime)}`} is not allowed: Apple rejects tokens living longer than 20 minutes. Use a whole number of seconds from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}; ${DEFAULT_TOKEN_LIFETIME_SECONDS} (the default) leaves room for clock skew.`,
+      `lifetimeSeconds ${typeof lifetime === "number" ? lifetime : `of ${describeSeen(lifetime)}`} is not allowed: ${typeof lifetime === "number" && lifetime > MAX_TOKEN_LIFETIME_SECONDS ? "Apple rejects tokens living longer than 20 minutes" : "a lifetime is a whole, positive number of seconds"}. Use a whole number of seconds from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}; ${DEFAULT_TOKEN_LIFETIME_SECONDS} (the default) leaves room for clock skew.`,
       "lifetimeSeconds",
     );
   }

@@ -10,8 +10,9 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { AscCredentialError } from "../core/errors";
 import { keyIdFromFileName, type KeyType } from "../core/identifiers";
+import { describeSeen, optionError } from "../core/options";
 import { parsePrivateKey } from "../core/private-key";
-import { quote, redact } from "../core/redact";
+import { printable, quote, redact } from "../core/redact";
 import { checkCredential, type LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readBounded } from "./read-bounded";
 
@@ -46,7 +47,19 @@ export interface CredentialRequest {
   /** Where `./private_keys` and `~/...` are; default the process's. */
   cwd?: string;
   home?: string;
+  /** What the explicit values are called where they came from, for messages; default the CLI's flags. */
+  names?: ExplicitNames;
 }
+
+/** The names of the explicit values of a {@link CredentialRequest}: flags, or a source's options. */
+export interface ExplicitNames {
+  key: string;
+  keyId: string;
+  issuerId: string;
+  keyType: string;
+}
+
+const CLI_FLAGS: ExplicitNames = { key: "--key", keyId: "--key-id", issuerId: "--issuer-id", keyType: "--individual" };
 
 /** A resolved value and the flag, variable or file name it came from. */
 export interface Provenance {
@@ -93,34 +106,52 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
   const env = request.env;
   const problems: AscCredentialError[] = [];
   const timeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const badValues = new Set<string>();
   const value = (name: string): string | undefined => {
-    const raw = env[name];
+    const raw: unknown = env[name];
+    if (raw !== undefined && typeof raw !== "string") {
+      // Only a caller's own env object can hold these (process.env holds strings).
+      if (!badValues.has(name)) problems.push(optionError(`env[${quote(name)}]`, describeSeen(raw), "a string, as environment variables are"));
+      badValues.add(name);
+      return undefined;
+    }
     return raw === undefined || raw.trim() === "" ? undefined : raw;
   };
   const fromReference = async (name: string, raw: string): Promise<string | undefined> => {
     if (!CODEMAGIC_REFERENCES.has(name)) return raw;
     if (raw.startsWith("@env:")) return value(raw.slice(5));
-    if (raw.startsWith("@file:")) return (await readBounded({ path: raw.slice(6), field: `${name} (@file:)` }, timeoutMs)).bytes.toString("utf8");
+    if (raw.startsWith("@file:")) return (await readBounded({ path: filePath(raw), field: `${name} (@file:)` }, timeoutMs)).bytes.toString("utf8");
     return raw;
   };
+  // codemagic expands variables and a leading ~ in an @file: path (os.path.expandvars, then
+  // expanduser): $NAME and ${NAME} when NAME is set, else left as they are.
+  const filePath = (raw: string): string => {
+    const expanded = raw.slice(6).replace(/\$(\w+)|\$\{([^}]*)\}/g, (whole, bare?: string, braced?: string) => value(bare ?? braced ?? "") ?? whole);
+    const home = (): string => value("HOME") ?? request.home ?? homedir();
+    return expanded === "~" ? home() : expanded.startsWith("~/") ? join(home(), expanded.slice(2)) : expanded;
+  };
 
-  const keyType = resolveKeyType(request, value, problems);
-  const keyId = request.keyId !== undefined ? { value: request.keyId, from: "--key-id" } : await agreeing("keyId", KEY_ID_VARIABLES, value, fromReference, problems);
-  const issuerId = request.issuerId !== undefined ? { value: request.issuerId, from: "--issuer-id" } : await agreeing("issuerId", ISSUER_ID_VARIABLES, value, fromReference, problems);
+  const names = request.names ?? CLI_FLAGS;
+  const keyType = resolveKeyType(request, names, value, problems);
+  const keyId = request.keyId !== undefined ? { value: request.keyId, from: names.keyId } : await agreeing("keyId", KEY_ID_VARIABLES, value, fromReference, problems);
+  const issuerId = request.issuerId !== undefined ? { value: request.issuerId, from: names.issuerId } : await agreeing("issuerId", ISSUER_ID_VARIABLES, value, fromReference, problems);
 
   const resolved: ResolvedCredential = { keyType, problems, ...(keyId ? { keyId } : {}), ...(issuerId ? { issuerId } : {}) };
   let candidates: Candidate[];
   if (request.key !== undefined) {
-    candidates = [fileCandidate(request.key, "--key", timeoutMs)];
+    candidates = [fileCandidate(request.key, names.key, timeoutMs)];
   } else if (request.keyEnv !== undefined) {
     const name = request.keyEnv;
-    candidates = [{ source: { kind: "env", name: redact(name), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(env[name] ?? ""), kind: "env" }) }];
+    if (value(name) === undefined) {
+      problems.push(new AscCredentialError("KEY_EMPTY", `--key-env ${quote(name)}: the variable ${quote(name)} is not set (or empty) in this environment. Set it (in CI, map the secret into this step's environment), or pass the key file with --key.`, "privateKey"));
+    }
+    candidates = [{ source: { kind: "env", name: printable(redact(name)), from: "--key-env" }, read: async () => ({ bytes: Buffer.from(value(name) ?? ""), kind: "env" }) }];
   } else {
     candidates = [
       ...KEY_CONTENT_VARIABLES.filter((name) => value(name) !== undefined).map((name): Candidate => {
         const raw = value(name)!;
         // A codemagic @file: reference is a file source, named by its variable.
-        if (CODEMAGIC_REFERENCES.has(name) && raw.startsWith("@file:")) return fileCandidate(raw.slice(6), `${name} (@file:)`, timeoutMs);
+        if (CODEMAGIC_REFERENCES.has(name) && raw.startsWith("@file:")) return fileCandidate(filePath(raw), `${name} (@file:)`, timeoutMs);
         return { source: { kind: "env", name, from: name }, read: async () => ({ bytes: Buffer.from((await fromReference(name, raw)) ?? ""), kind: "env" }) };
       }),
       ...KEY_PATH_VARIABLES.filter((name) => value(name) !== undefined).map((name) => fileCandidate(value(name)!, name, timeoutMs)),
@@ -184,16 +215,32 @@ export function loadResolved(resolved: ResolvedCredential): LoadedCredential {
   if (!resolved.keyId) {
     throw new AscCredentialError("KEY_ID_INVALID", `${where}: no Key ID was given${resolved.source.kind === "file" ? " and the file is not named AuthKey_<KEYID>.p8" : ""}. Pass the 10-character Key ID (like 2X9R4HXF34) shown next to the key in App Store Connect, or set ${KEY_ID_VARIABLES[0]}.`, "keyId");
   }
-  return checkCredential(
-    {
-      keyId: resolved.keyId.value,
-      privateKey: new Uint8Array(resolved.bytes),
-      keyType: resolved.keyType.value,
-      ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
-      ...(resolved.fileName ? { privateKeyFileName: resolved.fileName } : {}),
-    },
-    where,
-  );
+  try {
+    return checkCredential(
+      {
+        keyId: resolved.keyId.value,
+        privateKey: new Uint8Array(resolved.bytes),
+        keyType: resolved.keyType.value,
+        ...(resolved.issuerId ? { issuerId: resolved.issuerId.value } : {}),
+        ...(resolved.fileName ? { privateKeyFileName: resolved.fileName } : {}),
+      },
+      where,
+    );
+  } catch (error) {
+    throw withIdentifierSource(error, resolved);
+  }
+}
+
+/**
+ * A bad Key ID or Issuer ID from one of several tools' variables: the message names the
+ * variable, which the key's source (the prefix) does not tell.
+ */
+function withIdentifierSource(error: unknown, resolved: ResolvedCredential): unknown {
+  if (!(error instanceof AscCredentialError)) return error;
+  const [label, from, variables] =
+    error.field === "keyId" ? ["Key ID", resolved.keyId?.from, KEY_ID_VARIABLES] : error.field === "issuerId" ? ["Issuer ID", resolved.issuerId?.from, ISSUER_ID_VARIABLES] : [];
+  if (from === undefined || !(variables as readonly string[]).includes(from)) return error;
+  return new AscCredentialError(error.code, `${error.message} (the ${label} came from ${from})`, error.field);
 }
 
 /** A key source in words: `--key '/path/AuthKey_X.p8'`, `APP_STORE_CONNECT_PRIVATE_KEY`, stdin. */
@@ -207,15 +254,17 @@ export function describeSource(source: KeySource): string {
 
 function fileCandidate(path: string, from: string, timeoutMs: number): Candidate {
   if (path === "-") return { source: { kind: "stdin", name: "-", from }, read: () => readBounded({ path, field: from }, timeoutMs) };
-  return { source: { kind: "file", name: redact(path), from }, read: () => readBounded({ path, field: from }, timeoutMs), fileName: basename(path) };
+  return { source: { kind: "file", name: printable(redact(path)), from }, read: () => readBounded({ path, field: from }, timeoutMs), fileName: basename(path) };
 }
 
-function resolveKeyType(request: CredentialRequest, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {
-  const given = request.keyType ?? value(KEY_TYPE_VARIABLE);
-  const from = request.keyType !== undefined ? "--individual" : given !== undefined ? KEY_TYPE_VARIABLE : undefined;
+function resolveKeyType(request: CredentialRequest, names: ExplicitNames, value: (name: string) => string | undefined, problems: AscCredentialError[]): ResolvedCredential["keyType"] {
+  const raw: unknown = request.keyType ?? value(KEY_TYPE_VARIABLE);
+  // Trimmed like the identifiers: a CI variable often carries a trailing newline.
+  const given = typeof raw === "string" ? raw.trim() : raw;
+  const from = request.keyType !== undefined ? names.keyType : given !== undefined ? KEY_TYPE_VARIABLE : undefined;
   if (given === undefined || given === "team") return from ? { value: "team", from } : { value: "team" };
   if (given === "individual") return { value: "individual", from: from! };
-  problems.push(new AscCredentialError("KEY_TYPE_INVALID", `${from} is ${quote(given)}, not a key type. Use "team" (keys from the Team Keys tab) or "individual" (a user's own key), or leave it unset for team.`, "keyType"));
+  problems.push(new AscCredentialError("KEY_TYPE_INVALID", `${from} is ${typeof given === "string" ? quote(given) : describeSeen(given)}, not a key type. Use "team" (keys from the Team Keys tab) or "individual" (a user's own key), or leave it unset for team.`, "keyType"));
   return { value: "team", from: from! };
 }
 

@@ -10,7 +10,7 @@ import { STORED_CREDENTIAL_SCHEMA_VERSION, type StoredCredential } from "../core
 import type { KeyType } from "../core/identifiers";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS } from "./read-bounded";
-import { loadResolved, resolveCredential } from "./resolve";
+import { loadResolved, resolveCredential, type ExplicitNames } from "./resolve";
 import { defaultSecretsManagerClient, readStoredSecret, type SecretsManagerLike } from "./secrets-manager";
 import { vaultLoader, type VaultSource } from "./vault";
 
@@ -65,6 +65,9 @@ export async function readCredential(source: CredentialSource): Promise<StoredCr
   return { schemaVersion: STORED_CREDENTIAL_SCHEMA_VERSION, ...loaded };
 }
 
+// A file source's messages name its options, not the CLI's flags.
+const FILE_SOURCE_NAMES: ExplicitNames = { key: "file", keyId: "keyId", issuerId: "issuerId", keyType: "keyType" };
+
 /**
  * A function that reads `source` anew on each call (within the timeout it is given).
  * @throws AscCredentialError `OPTION_INVALID` at once for a source of no known kind.
@@ -90,7 +93,8 @@ export function credentialLoader(source: CredentialSource): (timeoutMs: number) 
     if ("file" in source) {
       if (typeof source.file !== "string" || source.file === "") throw optionError("file", describeSeen(source.file), "the path of the AuthKey_<KEYID>.p8 file");
       const { file, keyId, issuerId, keyType } = source;
-      return async (timeoutMs) => loadResolved(await resolveCredential({ key: file, ...(keyId !== undefined ? { keyId } : {}), ...(issuerId !== undefined ? { issuerId } : {}), ...(keyType !== undefined ? { keyType } : {}), env: {}, readTimeoutMs: timeoutMs }));
+      return async (timeoutMs) =>
+        loadResolved(await resolveCredential({ key: file, ...(keyId !== undefined ? { keyId } : {}), ...(issuerId !== undefined ? { issuerId } : {}), ...(keyType !== undefined ? { keyType } : {}), env: {}, readTimeoutMs: timeoutMs, names: FILE_SOURCE_NAMES }));
     }
     if ("env" in source && source.env !== null && typeof source.env === "object") {
       const env = source.env;

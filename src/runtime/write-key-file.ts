@@ -5,11 +5,13 @@
  * @packageDocumentation
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AscCredentialError } from "../core/errors";
+import { describeSeen, optionError } from "../core/options";
 import { parsePrivateKey } from "../core/private-key";
 import { quote, redact } from "../core/redact";
+import { MAX_KEY_FILE_BYTES } from "./read-bounded";
 
 /** Options of {@link writeKeyFile} and {@link writePrivateFiles}. */
 export interface WriteKeyFileOptions {
@@ -45,6 +47,7 @@ export interface WrittenFile {
  * `OUTPUT_EXISTS` (another key is there), naming the path; nothing is left half-written.
  */
 export function writeKeyFile(credential: { keyId: string; privateKey: string }, directory: string, options: WriteKeyFileOptions = {}): WrittenFile {
+  if (credential === null || typeof credential !== "object") throw optionError("credential", describeSeen(credential), "the stored credential (what readCredential returns: keyId and privateKey)");
   const pem = parsePrivateKey(credential.privateKey).pem;
   if (!/^[A-Z0-9]{10}$/.test(credential.keyId)) {
     throw new AscCredentialError("KEY_ID_INVALID", `keyId ${quote(credential.keyId)} cannot name a key file: App Store Connect's file name is AuthKey_<KEYID>.p8 with a 10-character Key ID.`, "keyId");
@@ -57,8 +60,9 @@ export function writeKeyFile(credential: { keyId: string; privateKey: string }, 
  * files this call created are removed again.
  */
 export function writePrivateFiles(directory: string, files: PrivateFile[], options: WriteKeyFileOptions = {}): WrittenFile[] {
-  preparePrivateDirectory(directory, options.createParents ?? false);
-  const plans = files.map((file) => ({ file, path: join(directory, file.name), action: existingAction(join(directory, file.name), file, options.force ?? false) }));
+  const { createParents = false, force = false } = options ?? {};
+  preparePrivateDirectory(directory, createParents === true);
+  const plans = files.map((file) => ({ file, path: join(directory, file.name), action: existingAction(join(directory, file.name), file, force === true) }));
   const created: string[] = [];
   const results: WrittenFile[] = [];
   try {
@@ -125,16 +129,42 @@ function existingAction(path: string, file: PrivateFile, force: boolean): "creat
     return "create";
   }
   if (!stats.isFile()) throw outputError(`${quote(path)} exists and is not a regular file; remove it or pass another directory.`);
-  let current: string;
+  let current: string | undefined;
   try {
-    current = readFileSync(path, "utf8");
+    current = readSmallFile(path);
   } catch (error) {
     throw outputError(`${quote(path)} exists and cannot be read (${codeOf(error)}); remove it or pass another directory.`);
+  }
+  if (current === undefined) {
+    // Far larger than any key: something else, judged without reading it.
+    if (force) return "replace";
+    throw existsError(path);
   }
   if (current === file.content) return (stats.mode & 0o077) === 0 ? "keep" : "replace";
   // The same key in another layout (CRLF, another line width) is rewritten in the normalised one.
   if (force || sameKey(current, file)) return "replace";
-  throw new AscCredentialError("OUTPUT_EXISTS", `${quote(path)} already holds something else (another key, or an edited file); it was not overwritten. Remove it, pass another directory, or add --force to replace it.`, "out");
+  throw existsError(path);
+}
+
+function existsError(path: string): AscCredentialError {
+  return new AscCredentialError("OUTPUT_EXISTS", `${quote(path)} already holds something else (another key, or an edited file); it was not overwritten. Remove it, pass another directory, or add --force to replace it.`, "out");
+}
+
+/** The file's text, or undefined when it holds more than {@link MAX_KEY_FILE_BYTES}: never read whole. */
+function readSmallFile(path: string): string | undefined {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  try {
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    let size = 0;
+    for (;;) {
+      const n = size < buffer.length ? readSync(fd, buffer, size, buffer.length - size, null) : 0;
+      if (n === 0) break;
+      size += n;
+    }
+    return size > MAX_KEY_FILE_BYTES ? undefined : buffer.toString("utf8", 0, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sameKey(current: string, file: PrivateFile): boolean {

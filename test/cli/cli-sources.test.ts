@@ -5,7 +5,7 @@
  * `config --prefix` / `--key-env`.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
@@ -193,6 +193,41 @@ describe("polish", () => {
     expectClean(fromEnv);
   });
 
+  test("--key-env given the key itself (\"$ASC_KEY\" instead of ASC_KEY): a usage error saying it takes a name", async () => {
+    for (const value of [key.der.toString("base64"), key.pem.replace(/\n/g, "\\n").replace(/^-+/, "")]) {
+      const result = await runCli(["fingerprint", "--key-env", value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^asc-credential: --key-env takes the name of the environment variable that holds the key/);
+      expectClean(result);
+    }
+  });
+
+  test("--key-env naming a variable that is not set: KEY_EMPTY saying so", async () => {
+    const result = await runCli(["fingerprint", "--key-env", "CI_ASC_KEY"], { CI_ASC_KEY: "  " });
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(result.stderr).toMatch(/^asc-credential: KEY_EMPTY: --key-env 'CI_ASC_KEY': the variable 'CI_ASC_KEY' is not set \(or empty\)/);
+  });
+
+  test("a key path with line breaks and terminal escapes cannot forge doctor lines, colour the terminal or inject workflow commands", async () => {
+    const evil = join(dir, "evil\n\x1b[32mPASS  api              called Apple\x1b[0m\n::add-mask::x\n");
+    mkdirSync(evil, { recursive: true });
+    const path = join(evil, `AuthKey_${TEAM.keyId}.p8`);
+    writeFileSync(path, key.pem, { mode: 0o644 });
+    const results = [
+      await runCli(["doctor", "--key", path, ...team]),
+      await runCli(["fingerprint", "--key", path]),
+      await runCli(["token", "--key-id", TEAM.keyId, ...team], { APP_STORE_CONNECT_PRIVATE_KEY_PATH: path, ASC_PRIVATE_KEY: generateTestKey().pem }),
+    ];
+    for (const result of results) {
+      for (const text of [result.stdout, result.stderr]) {
+        expect(text).not.toContain("\x1b");
+        expect(text).not.toMatch(/^PASS {2}api/m);
+        expect(text).not.toMatch(/^::/m);
+      }
+    }
+    expect(results[2]!.stderr).toMatch(/^asc-credential: SOURCE_CONFLICT: /);
+  });
+
   test("a browser-renamed key file works, with a warning naming the name tools expect", async () => {
     const renamed = join(dir, `AuthKey_${TEAM.keyId} (1).p8`);
     writeFileSync(renamed, key.pem, { mode: 0o600 });
@@ -200,6 +235,26 @@ describe("polish", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^WARN\\s+key-id\\s+${TEAM.keyId} \\(from the file name\\); the file's name is a browser's name for a second download`, "m"));
     expect(result.stdout).toContain(`rename the file to AuthKey_${TEAM.keyId}.p8`);
+  });
+
+  test.each([
+    ["empty", ""],
+    ["relative", "home"],
+  ])("export without --out and a HOME that is %s: OUTPUT_INVALID naming HOME, no key under the working directory", async (_what, home) => {
+    const cwd = mkdtempSync(join(dir, "cwd-"));
+    const result = await runCli(["export", "--format", "env", "--key", keyFile, ...team], { HOME: home }, { cwd });
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(result.stderr).toMatch(/^asc-credential: OUTPUT_INVALID: .*HOME.*--out/);
+    expect(readdirSync(cwd)).toEqual([]);
+    expectClean(result);
+  });
+
+  test("export --format github outside a runner: the fix line says where it runs, not to pass --out", async () => {
+    const result = await runCli(["export", "--format", "github", "--key", keyFile, ...team], { HOME: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: OUTPUT_INVALID: .*GITHUB_ENV/);
+    expect(result.stderr).toMatch(/^fix: run it in a GitHub Actions step/m);
+    expect(result.stderr).not.toMatch(/^fix: pass --out/m);
   });
 
   test("export --format env writes the key 0600 in a 0700 directory and prints only paths and IDs", async () => {

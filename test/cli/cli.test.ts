@@ -318,6 +318,17 @@ describe("token", () => {
     expect(decodeJwt(result.stdout.trim()).payload).toMatchObject({ sub: "user" });
   });
 
+  test.each([
+    ["token", (file: string) => ["token", "--key", file, ...team]],
+    ["export --format env", (file: string) => ["export", "--format", "env", "--key", file, ...team, "--out", join(dir, "exported-to-full")]],
+  ])("%s whose output cannot be written (a full disk) exits 1 saying so, never 0 with nothing printed", async (_name, args) => {
+    const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+    const result = await run("sh", ["-c", `${[process.execPath, CLI, ...args(keyFile)].map(quote).join(" ")} > /dev/full`], { env: { PATH: process.env.PATH ?? "" }, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: the output could not be written \(ENOSPC\)/m);
+    expectClean({ code: result.code, stdout: result.stdout, stderr: result.stderr });
+  });
+
   test("a lifetime over 20 minutes fails with exit 1 and the code", async () => {
     const result = await runCli(["token", "--key", keyFile, ...team, "--lifetime", "1500"]);
     expect(result.code).toBe(1);

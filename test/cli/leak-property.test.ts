@@ -32,7 +32,17 @@ beforeAll(async () => {
   token = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
   const forms = Object.entries(acceptedForms(key)).filter((entry): entry is [string, string] => typeof entry[1] === "string");
   const bodyLine = key.pem.split("\n")[1]!;
-  payloads = [...forms, ["a single PEM body line", bodyLine], ["hex of the DER", key.der.toString("hex")], ["a token", token]];
+  const bytes = (hex: string): string[] => hex.match(/../g)!;
+  const d = Buffer.from(key.keyObject.export({ format: "jwk" }).d ?? "", "base64url").toString("hex");
+  payloads = [
+    ...forms,
+    ["a single PEM body line", bodyLine],
+    ["hex of the DER", key.der.toString("hex")],
+    // What `openssl ec -text -noout` prints, and a hex dump of the DER as xxd shows it.
+    ["openssl ec -text", `Private-Key: (256 bit)\npriv:\n    ${bytes(d).join(":").replace(/((?:..:){15})/g, "$1\n    ")}\npub:`],
+    ["xxd of the DER", key.der.toString("hex").match(/.{1,32}/g)!.map((line, i) => `${(i * 16).toString(16).padStart(8, "0")}: ${line.match(/.{1,4}/g)!.join(" ")}`).join("\n")],
+    ["a token", token],
+  ];
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -114,6 +124,8 @@ describe.each(["flags", "environment"] as const)("%s", (kind) => {
         // `token` prints a token by design, made from the key the command uses; never the payload.
         const printed = `${out}\n${err}`;
         if (containsKeyMaterial(printed, key)) leaks.push(`${label} <- ${form}: key material`);
+        // A hex dump's bytes read across the spaces, colons and line breaks between them.
+        if (containsKeyMaterial(printed.replace(/[^0-9a-f]/g, ""), key)) leaks.push(`${label} <- ${form}: key material in hexadecimal`);
         // `token` prints a token made by design from the key the command uses: same header and
         // claims as the payload token, so there only the payload's signature must not appear.
         const segments = c.command[0] === "token" ? token.split(".").slice(2) : token.split(".");

@@ -95,13 +95,15 @@ interface Job {
   githubEnv: string;
   runnerTemp: string;
   home: string;
+  /** GITHUB_ACTION_PATH: the runner's checkout of the action at the ref the workflow names. */
+  actionPath: string;
   /** Created by a step only if an input got executed. */
   marker: string;
 }
 
 function newJob(): Job {
   const root = tempDir("job");
-  const job = { githubEnv: join(root, "_runner_file_commands", "set_env_1"), runnerTemp: join(root, "_temp"), home: join(root, "home"), marker: join(root, "PWNED") };
+  const job = { githubEnv: join(root, "_runner_file_commands", "set_env_1"), runnerTemp: join(root, "_temp"), home: join(root, "home"), actionPath: REPO_ROOT, marker: join(root, "PWNED") };
   for (const dir of [dirname(job.githubEnv), job.runnerTemp, job.home]) mkdirSync(dir, { recursive: true });
   writeFileSync(job.githubEnv, "");
   return job;
@@ -129,6 +131,7 @@ async function runAction(inputs: Record<string, string>, job: Job, keys: TestKey
         GITHUB_WORKSPACE: consumerDir,
         GITHUB_ENV: job.githubEnv,
         RUNNER_TEMP: job.runnerTemp,
+        GITHUB_ACTION_PATH: job.actionPath,
         ASC_MARKER: job.marker,
         // What aws-actions/configure-aws-credentials leaves behind, aimed at moto.
         ...aws.env,
@@ -171,6 +174,30 @@ describe("running the action", () => {
     expect(result.stdout).toContain(`Key file: ${keyPath}`);
   });
 
+  test("runs the package version of the action's own checkout, not whatever npm has as latest: a pinned action pins the code that handles the key", async () => {
+    const key = generateTestKey();
+    const secretId = await aws.createSecret(storedJson(key, TEAM.keyId, TEAM.issuerId));
+    const job = newJob();
+    // The action at another ref: its package.json names a version that is not the installed one.
+    job.actionPath = tempDir("action");
+    writeFileSync(join(job.actionPath, "package.json"), JSON.stringify({ name: "pulumi-asc-credential", version: "0.0.1-not-installed" }));
+    const result = await runAction({ "secret-id": secretId }, job, [key]);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain("Running pulumi-asc-credential@0.0.1-not-installed");
+    expect(result.stderr).toMatch(/npm error/);
+    expect(readFileSync(job.githubEnv, "utf8")).toBe("");
+    expect(existsSync(keyDirectoryOf(job))).toBe(false);
+  });
+
+  test("without GITHUB_ACTION_PATH (not run by a runner as an action) the step fails saying so, before anything runs", async () => {
+    const job = newJob();
+    job.actionPath = "";
+    const result = await runAction({ "secret-id": "app-store-connect/ci" }, job, []);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^::error title=asc-credential::.*GITHUB_ACTION_PATH/m);
+    expect(readFileSync(job.githubEnv, "utf8")).toBe("");
+  });
+
   test("version-stage AWSPREVIOUS: the key before the rotation", async () => {
     const oldKey = generateTestKey();
     const newKey = generateTestKey();
@@ -190,7 +217,10 @@ describe("running the action", () => {
     const result = await runAction({ "secret-id": secretId, format: "env" }, job, [key]);
     expect(result.code).toBe(0);
     const keyDirectory = join(job.home, ".appstoreconnect", "private_keys");
-    expect(Object.fromEntries(parseExportLines(result.stdout))).toEqual(expectedVariables(join(keyDirectory, `AuthKey_${TEAM.keyId}.p8`), keyDirectory, TEAM.keyId, TEAM.issuerId));
+    // The step's log: the version it runs, then the CLI's export lines.
+    const [running, ...exported] = result.stdout.split("\n");
+    expect(running).toMatch(/^Running pulumi-asc-credential@\d+\.\d+\.\d+/);
+    expect(Object.fromEntries(parseExportLines(exported.join("\n")))).toEqual(expectedVariables(join(keyDirectory, `AuthKey_${TEAM.keyId}.p8`), keyDirectory, TEAM.keyId, TEAM.issuerId));
     expect(readFileSync(job.githubEnv, "utf8")).toBe("");
   });
 

@@ -4,6 +4,7 @@
  * accepted when the key is intact, or named for what it is, and no message tells the user to
  * revoke a key that is intact.
  */
+import { crc32, gzipSync } from "node:zlib";
 import { checkKeyId, keyIdFromFileName, renamedKeyFile } from "../../src/core/identifiers";
 import { parsePrivateKey } from "../../src/core/private-key";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
@@ -33,6 +34,34 @@ describe("accepted: the key is intact", () => {
   });
 });
 
+/** A zip archive holding `name` with `content`, stored uncompressed (as `zip -0` writes it). */
+function zipOf(name: string, content: Buffer): Uint8Array {
+  const fileName = Buffer.from(name);
+  const crc = crc32(content);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(10, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(content.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(fileName.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(10, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(content.length, 20);
+  central.writeUInt32LE(content.length, 24);
+  central.writeUInt16LE(fileName.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + fileName.length, 12);
+  end.writeUInt32LE(30 + fileName.length + content.length, 16);
+  return new Uint8Array(Buffer.concat([local, fileName, content, central, fileName, end]));
+}
+
 describe("refused, saying what it is", () => {
   const hex = key.der.toString("hex");
   it.each<[string, string | Uint8Array, string, RegExp]>([
@@ -44,6 +73,9 @@ describe("refused, saying what it is", () => {
     ["NUL padding after the key", key.pem + "\0".repeat(64), "KEY_MALFORMED", /NUL bytes in it \(padding from a binary copy/],
     ["only NUL bytes", "\0".repeat(32), "KEY_MALFORMED", /only NUL bytes/],
     ["doubly escaped line breaks", key.pem.replace(/\n/g, "\\\\n"), "KEY_MALFORMED", /doubly escaped line breaks/],
+    ["a zip archive holding the .p8 (mailed or shared zipped)", zipOf(`AuthKey_${TEAM.keyId}.p8`, Buffer.from(key.pem)), "KEY_MALFORMED", /is a zip archive, not the key file itself.*unzip/],
+    ["base64 of that zip (a CI secret)", Buffer.from(zipOf(`AuthKey_${TEAM.keyId}.p8`, Buffer.from(key.pem))).toString("base64"), "KEY_MALFORMED", /is a zip archive/],
+    ["a gzip-compressed .p8", new Uint8Array(gzipSync(key.pem)), "KEY_MALFORMED", /is gzip-compressed data, not the key file itself.*gunzip/],
   ])("%s", (_label, input, code, message) => {
     const error = thrownBy(() => parsePrivateKey(input));
     expect(error).toMatchObject({ code, field: "privateKey", message: expect.stringMatching(message) });

@@ -60,6 +60,53 @@ describe("redact removes what could be key material or a token", () => {
   });
 });
 
+/** The hex digits of `text`, separators dropped: what a reader of a hex dump sees. */
+const hexDigits = (text: string): string => text.replace(/0x/gi, "").replace(/[^0-9a-f]/gi, "").toLowerCase();
+
+describe("redact removes hex dumps, whatever separates the bytes", () => {
+  const d = Buffer.from(key.keyObject.export({ format: "jwk" }).d ?? "", "base64url").toString("hex");
+  const der = key.der.toString("hex");
+  const wrap = (hex: string, width: number): string[] => hex.match(new RegExp(`.{1,${width}}`, "g"))!;
+  it.each([
+    // openssl ec -text -noout: "priv:" then colon-separated bytes, 15 to a line.
+    ["openssl ec -text", `priv:\n    ${wrap(d, 30).map((line) => wrap(line, 2).join(":")).join(":\n    ")}\npub:`],
+    ["colon-separated bytes", wrap(der, 2).join(":")],
+    ["space-separated bytes", wrap(d, 2).join(" ")],
+    ["dash-separated bytes", wrap(d, 2).join("-")],
+    ["dot-separated groups of 8", wrap(d, 8).join(".")],
+    ["xxd (groups of 4, offsets)", wrap(der, 32).map((line, i) => `${(i * 16).toString(16).padStart(8, "0")}: ${wrap(line, 4).join(" ")}`).join("\n")],
+    ["hexdump -C (groups of 2, two columns)", wrap(der, 32).map((line) => `${wrap(line.slice(0, 16), 2).join(" ")}  ${wrap(line.slice(16), 2).join(" ")}`).join("\n")],
+    ["od -An -tx1", wrap(der, 32).map((line) => ` ${wrap(line, 2).join(" ")}`).join("\n")],
+    ["a C array (xxd -i)", wrap(d, 2).map((b) => `0x${b}`).join(", ")],
+    ["groups of 4 (fits quote's 80 characters)", wrap(d, 4).join(" ")],
+    ["upper-case bytes", wrap(d, 2).join(":").toUpperCase()],
+    // JSON.stringify of a Node Buffer, or a bytes list printed by a script.
+    ["a Buffer as JSON (decimal bytes)", JSON.stringify(Buffer.from(d, "hex"))],
+    ["decimal bytes, space-separated", [...Buffer.from(d, "hex")].join(", ")],
+  ])("%s", (_label, value) => {
+    const out = redact(value);
+    for (let i = 0; i + 12 <= d.length; i++) expect(hexDigits(out)).not.toContain(d.slice(i, i + 12));
+    const bytes = [...Buffer.from(d, "hex")];
+    for (let i = 0; i + 6 <= bytes.length; i++) expect(out.replace(/\s+/g, "")).not.toContain(bytes.slice(i, i + 6).join(","));
+    expect(redact(out)).toBe(out);
+    expect(hexDigits(quote(value))).not.toContain(d.slice(0, 12));
+  });
+
+  it.each([
+    ["a date and time", "2026-12-01 10:00:00"],
+    ["a version", "Pulumi 3.276.0 on Node 24.21.0"],
+    ["a byte count and a mode", "read 241 bytes (mode 644) in 10 000 ms"],
+    ["words spelt with a to f", "a bad dead beef face cafe"],
+    ["an IPv4 address and port", "10.0.0.12:8200"],
+    ["a short list of numbers", "retries 0, 1, 2, 3 and 10"],
+    ["two Key IDs", "ABCD123456 and EF12345678"],
+    ["a secret name with a date and a mixed-case suffix", "ci-20300102-AbCdEf"],
+    ["an Issuer ID cut short", "57246542-96fe-1a63-e053"],
+  ])("keeps %s", (_label, value) => {
+    expect(redact(value)).toBe(value);
+  });
+});
+
 test("quote: short safe values in quotes, the rest redacted or described by length", () => {
   expect(quote("pricing-automation")).toBe("'pricing-automation'");
   expect(quote(bodyLine)).toBe("'[64 characters removed]'");

@@ -146,6 +146,11 @@ describe("createToken: bad options", () => {
     expectActionable(error, { code: "TOKEN_LIFETIME_INVALID", field: "lifetimeSeconds", seen: new RegExp(`lifetimeSeconds (of )?${String(lifetimeSeconds)}`), secrets: [key.pem] });
     expect(error.message).toContain(String(MAX_TOKEN_LIFETIME_SECONDS));
   });
+  it.each([0, -1, 1.5])("lifetimeSeconds %p is refused for what it is, not as 'longer than 20 minutes'", async (lifetimeSeconds) => {
+    const error = await rejectionOf(createToken(team(), { lifetimeSeconds }));
+    expect(error.message).not.toMatch(/longer than/);
+    expect(error.message).toMatch(/whole number of seconds from 1 to 1200/);
+  });
   it("TOKEN_LIFETIME_INVALID for a lifetime that is not a number", async () => {
     const error = await rejectionOf(createToken(team(), { lifetimeSeconds: "900" as unknown as number }));
     expect(error.code).toBe("TOKEN_LIFETIME_INVALID");

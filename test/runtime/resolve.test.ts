@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
 import { loadResolved, resolveCredential, type CredentialRequest } from "../../src/runtime/resolve";
+import { readCredential } from "../../src/runtime/sources";
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { decodeJwt, signedBy } from "./helpers";
@@ -49,6 +50,22 @@ describe("each tool's variables are understood", () => {
     const token = await AscTokenSource.fromEnv(env).getToken();
     expect(decodeJwt(token).header.kid).toBe(TEAM.keyId);
     expect(signedBy(token, key)).toBe(true);
+  });
+});
+
+describe("codemagic's @file: paths are expanded as codemagic expands them ($VAR, ${VAR}, a leading ~)", () => {
+  it.each([
+    ["~/", (name: string) => ({ HOME: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:~/${name}` })],
+    ["$VAR", (name: string) => ({ KEYS_DIR: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:$KEYS_DIR/${name}` })],
+    ["${VAR}", (name: string) => ({ KEYS_DIR: dir, APP_STORE_CONNECT_PRIVATE_KEY: `@file:\${KEYS_DIR}/${name}` })],
+  ])("%s", async (_label, variables) => {
+    const env = { APP_STORE_CONNECT_KEY_IDENTIFIER: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, ...variables(`AuthKey_${TEAM.keyId}.p8`) };
+    expect((await load({ env })).fingerprint).toBe(fingerprintOf(key));
+  });
+
+  it("an unset variable is left as it is (and the file is then not found)", async () => {
+    const error = await load({ env: { APP_STORE_CONNECT_KEY_IDENTIFIER: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: "@file:$NOT_SET/AuthKey.p8" } }).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringContaining("'$NOT_SET/AuthKey.p8' does not exist") });
   });
 });
 
@@ -114,6 +131,37 @@ describe("the key type and bad values", () => {
     expect(individual.keyType).toBe("individual");
     const error = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_KEY_TYPE: "personal" } }).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(error).toMatchObject({ code: "KEY_TYPE_INVALID", message: expect.stringMatching(/APP_STORE_CONNECT_KEY_TYPE is 'personal'/) });
+  });
+
+  it("APP_STORE_CONNECT_KEY_TYPE is trimmed like the identifiers: ' individual ' is individual, never \"'individual' is not a key type\"", async () => {
+    const individual = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_KEY_TYPE: " individual\n" } });
+    expect(individual.keyType).toBe("individual");
+    const team = await load({ env: { APP_STORE_CONNECT_PRIVATE_KEY_PATH: keyFile, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_KEY_TYPE: "team " } });
+    expect(team.keyType).toBe("team");
+  });
+
+  it.each([
+    ["ASC_KEY_ID", { ASC_KEY_ID: "pricing-automation" }, "KEY_ID_LOOKS_LIKE_NAME", "the Key ID came from ASC_KEY_ID"],
+    ["EXPO_ASC_ISSUER_ID", { ASC_KEY_ID: TEAM.keyId, EXPO_ASC_ISSUER_ID: "2X9R4HXF34" }, "ISSUER_ID_LOOKS_LIKE_TEAM_ID", "the Issuer ID came from EXPO_ASC_ISSUER_ID"],
+    ["APP_STORE_CONNECT_KEY_IDENTIFIER (@env:)", { APP_STORE_CONNECT_KEY_IDENTIFIER: "@env:MY_KEY_ID", MY_KEY_ID: "2x9r4hxf34", ASC_ISSUER_ID: TEAM.issuerId }, "KEY_ID_INVALID", "the Key ID came from APP_STORE_CONNECT_KEY_IDENTIFIER"],
+  ])("a bad identifier from %s: the message names that variable, not only the key file", async (_name, variables, code, names) => {
+    const unnamed = join(dir, "key.p8");
+    writeFileSync(unnamed, key.pem, { mode: 0o600 });
+    const error = await load({ env: { ASC_PRIVATE_KEY_PATH: unnamed, ...variables } }).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code, message: expect.stringContaining(names) });
+  });
+
+  it("readCredential({ file }) and fromFile name their own options (file, keyType), never the CLI's flags", async () => {
+    const missing = join(dir, "missing.p8");
+    const outcomes = await Promise.all([
+      readCredential({ file: missing, issuerId: TEAM.issuerId }),
+      readCredential({ file: keyFile, issuerId: TEAM.issuerId, keyType: "personal" as never }),
+      AscTokenSource.fromFile(missing, { issuerId: TEAM.issuerId }).getToken(),
+    ].map((work) => work.then(() => undefined, (e: Error & { code?: string }) => e)));
+    expect(outcomes[0]).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringMatching(/^file '.*missing\.p8' does not exist/) });
+    expect(outcomes[1]).toMatchObject({ code: "KEY_TYPE_INVALID", message: expect.stringMatching(/^keyType is 'personal'/) });
+    expect(outcomes[2]).toMatchObject({ code: "SECRET_NOT_FOUND", message: expect.stringMatching(/^file '.*missing\.p8' does not exist/) });
+    for (const outcome of outcomes) expect(outcome?.message).not.toMatch(/--key|--individual/);
   });
 
   it("a directory, a missing file and an unreadable file are each named, with the fix", async () => {

@@ -8,6 +8,7 @@ import * as runtime from "../../src/runtime";
 import { ERROR_CODES, isAscCredentialError } from "../../src/core";
 import { generateTestKey, TEAM } from "../support/keys";
 import { storedJson } from "./helpers";
+import { ISSUER_ID_VARIABLES, KEY_CONTENT_VARIABLES, KEY_DIRECTORY_VARIABLE, KEY_ID_VARIABLES, KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE } from "../../src/runtime/resolve";
 
 jest.setTimeout(120_000);
 
@@ -59,6 +60,22 @@ test("core and the token source, with arguments of any shape", async () => {
     }),
     { numRuns: RUNS },
   );
+});
+
+test("the resolver's variables holding values of any type, and writeKeyFile's arguments of any shape", async () => {
+  const names = [...KEY_ID_VARIABLES, ...ISSUER_ID_VARIABLES, ...KEY_CONTENT_VARIABLES, ...KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE, KEY_DIRECTORY_VARIABLE];
+  const env = fc.dictionary(fc.constantFrom(...names), anything);
+  await fc.assert(
+    fc.asyncProperty(env, anything, anything, async (variables, credential, writeOptions) => {
+      await onlyTyped("readCredential({ env })", () => runtime.readCredential({ env: variables, timeoutMs: 200 } as never));
+      await onlyTyped("fromEnv", () => runtime.AscTokenSource.fromEnv(variables as never, { readTimeoutMs: 200 }).getToken());
+      await onlyTyped("writeKeyFile", () => runtime.writeKeyFile(credential as never, "/nonexistent/asc-typed-errors", writeOptions as never));
+    }),
+    { numRuns: RUNS },
+  );
+  for (const credential of [null, undefined, 5, "key"]) await onlyTyped(`writeKeyFile(${String(credential)})`, () => runtime.writeKeyFile(credential as never, "/nonexistent/asc-typed-errors"));
+  await onlyTyped("writeKeyFile(…, null options)", () => runtime.writeKeyFile({ keyId: TEAM.keyId, privateKey: key.pem }, "/nonexistent/asc-typed-errors", null as never));
+  await onlyTyped("readCredential({ env: { a number } })", () => runtime.readCredential({ env: { APP_STORE_CONNECT_PRIVATE_KEY: 5 } as never }));
 });
 
 test("a Secrets Manager client that answers anything, or throws anything", async () => {

@@ -2,7 +2,7 @@
  * writeKeyFile / writePrivateFiles: 0600 files in a 0700 directory, written atomically, never over
  * another key without `force`, and nothing left behind when a write fails.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
@@ -57,6 +57,19 @@ test("another key in the file is refused with OUTPUT_EXISTS unless force", () =>
   writeKeyFile({ keyId: TEAM.keyId, privateKey: other.pem }, target, { force: true });
   expect(parsePrivateKey(readFileSync(join(target, `AuthKey_${TEAM.keyId}.p8`), "utf8")).fingerprint).toBe(parsePrivateKey(other.pem).fingerprint);
   for (const k of [key, other]) expect(containsKeyMaterial(error.message, k)).toBe(false);
+});
+
+test("a huge file under the key's name (3 GiB, sparse) is another key's place: OUTPUT_EXISTS, without reading it into memory", () => {
+  const target = join(dir, "keys");
+  mkdirSync(target, { mode: 0o700 });
+  const path = join(target, `AuthKey_${TEAM.keyId}.p8`);
+  writeFileSync(path, "", { mode: 0o600 });
+  truncateSync(path, 3 * 1024 ** 3);
+  const error = thrown(() => writeKeyFile({ keyId: TEAM.keyId, privateKey: key.pem }, target));
+  expect(error).toMatchObject({ code: "OUTPUT_EXISTS", message: expect.stringMatching(/already holds something else/) });
+  expect(statSync(path).size).toBe(3 * 1024 ** 3);
+  writeKeyFile({ keyId: TEAM.keyId, privateKey: key.pem }, target, { force: true });
+  expect(readFileSync(path, "utf8")).toBe(parsePrivateKey(key.pem).pem);
 });
 
 test.each<[string, (root: string) => string, RegExp]>([

@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
+import { userInfo } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { AscCredentialError } from "../../core/errors";
 import { quote, redact } from "../../core/redact";
@@ -117,8 +117,30 @@ function outputDirectory(format: ExportFormat, out: unknown, io: Io): string {
     // Absolute, so the path in GITHUB_ENV holds in later steps with another working directory.
     return plainPath(resolve(plainPath(temp, "RUNNER_TEMP"), "asc-credential"), "RUNNER_TEMP");
   }
-  const home = plainPath(io.env.HOME && isAbsolute(io.env.HOME) ? io.env.HOME : homedir(), "HOME");
+  const home = plainPath(homeDirectory(io), "HOME");
   return format === "xcode" ? join(home, ".appstoreconnect") : join(home, ".appstoreconnect", "private_keys");
+}
+
+/**
+ * `$HOME`, or the account's home when it is unset. A HOME that is empty or relative would put the
+ * key under the working directory (a checkout, a build artifact), so it is refused.
+ */
+function homeDirectory(io: Io): string {
+  const home = io.env.HOME;
+  if (home !== undefined && !isAbsolute(home)) {
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: HOME ${quote(home)} is not an absolute path, so the default directory (~/.appstoreconnect) would land under the working directory. Set HOME to your home directory, or pass --out DIR.`, "HOME");
+  }
+  if (home !== undefined) return home;
+  let account: string | undefined;
+  try {
+    account = userInfo().homedir;
+  } catch {
+    // No account entry (a container's arbitrary user ID).
+  }
+  if (account === undefined || !isAbsolute(account)) {
+    throw new AscCredentialError("OUTPUT_INVALID", "Output: HOME is not set and this user has no home directory, so there is no default directory (~/.appstoreconnect). Pass --out DIR.", "HOME");
+  }
+  return account;
 }
 
 /**
