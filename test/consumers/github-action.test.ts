@@ -288,6 +288,13 @@ describe("the example release workflow", () => {
     for (const step of steps) expect(step.run ?? "").not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);
   });
 
+  test("every step that runs the CLI pins this package's version", () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+    const calls = steps.flatMap((s) => (s.run ?? "").match(/--package=pulumi-asc-credential\S*/g) ?? []);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls) expect(call).toBe(`--package=pulumi-asc-credential@${version}`);
+  });
+
   /** Runs `script` in the consumer project with the environment the action's GITHUB_ENV holds. */
   async function afterTheAction(script: string, job: Job, key: TestKey): Promise<{ code: number; stdout: string; stderr: string }> {
     const vars = Object.fromEntries(parseAssignments(readFileSync(job.githubEnv, "utf8"), false));
