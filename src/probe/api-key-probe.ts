@@ -4,22 +4,23 @@ import type { ResourceProvider } from "@pulumi/pulumi/dynamic";
 /**
  * What Pulumi serializes into the state for every probe: a delegate that loads the real provider
  * (./provider.ts) by the package's public subpath when the dynamic-provider process calls it.
- * It captures nothing, so the state holds a few hundred bytes per probe instead of a copy of the
- * provider's code, and the module path resolves from the program's own node_modules.
+ * It captures nothing, so the state holds about a kilobyte per probe instead of a copy of the
+ * provider's code (it is written twice, as an input and an output, at every checkpoint), and the
+ * module path resolves from the program's own node_modules. Each method names the subpath itself:
+ * a shared helper would be serialized as one more function.
+ *
+ * No `read` or `delete`: the engine's defaults (the state as it is; nothing to remove) are what
+ * provider.ts does, and they keep `pulumi refresh` and `pulumi destroy` working after the package
+ * was uninstalled.
  */
-function implementation(): ResourceProvider {
-  return require("pulumi-asc-credential/probe-provider").apiKeyProbeProvider;
+interface ProbeProviderModule {
+  apiKeyProbeProvider: Required<Pick<ResourceProvider, "check" | "diff" | "create" | "update">>;
 }
 const delegatingProvider: ResourceProvider = {
-  check: (olds, news) => implementation().check!(olds, news),
-  diff: (id, olds, news) => implementation().diff!(id, olds, news),
-  create: (inputs) => implementation().create(inputs),
-  update: (id, olds, news) => implementation().update!(id, olds, news),
-  // Nothing exists outside the state, so read and delete need no code: inline, they keep
-  // `pulumi refresh` and `pulumi destroy` working after the package was uninstalled. They must
-  // match read/delete in provider.ts.
-  read: async (id, props) => ({ id, props }),
-  delete: async () => {},
+  check: (olds, news) => (require("pulumi-asc-credential/probe-provider") as ProbeProviderModule).apiKeyProbeProvider.check(olds, news),
+  diff: (id, olds, news) => (require("pulumi-asc-credential/probe-provider") as ProbeProviderModule).apiKeyProbeProvider.diff(id, olds, news),
+  create: (inputs) => (require("pulumi-asc-credential/probe-provider") as ProbeProviderModule).apiKeyProbeProvider.create(inputs),
+  update: (id, olds, news) => (require("pulumi-asc-credential/probe-provider") as ProbeProviderModule).apiKeyProbeProvider.update(id, olds, news),
 };
 
 /** Inputs of {@link ApiKeyProbe}. */

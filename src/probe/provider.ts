@@ -216,8 +216,8 @@ async function update(_id: string, olds: Props, news: Props): Promise<UpdateResu
   return { outs };
 }
 
-// The serialized delegate (api-key-probe.ts) answers read and delete itself, so that they work
-// without this package installed; these two are kept identical for direct callers.
+// The serialized delegate (api-key-probe.ts) has no read or delete, so the engine's defaults run,
+// without this package installed; these two do the same for direct callers.
 async function read(id: string, props: Props): Promise<ReadResult> {
   return { id, props };
 }

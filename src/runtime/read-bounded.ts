@@ -4,7 +4,6 @@
  * @packageDocumentation
  */
 import { close, constants, fstat, open, read, type Stats } from "node:fs";
-import { Socket } from "node:net";
 import { AscCredentialError } from "../core/errors";
 import { quote } from "../core/redact";
 
@@ -67,11 +66,20 @@ export async function readBounded(target: ReadTarget, timeoutMs = DEFAULT_READ_T
     // A FIFO (process substitution, a named pipe): read as a stream, bounded. With no writer it
     // ends at once, empty.
     closed = true;
-    const socket = new Socket({ fd, readable: true, writable: false });
+    const socket = new (loadNet().Socket)({ fd, readable: true, writable: false });
     return { bytes: await fromStream(socket, where, timeoutMs, true), kind: "pipe" };
   } finally {
     done();
   }
+}
+
+// node:net (and the stream stack under it) is loaded only for a pipe: a cold process reading its
+// key from the environment or a file never pays for it.
+type NetModule = typeof import("node:net");
+let net: NetModule | undefined;
+function loadNet(): NetModule {
+  net ??= require("node:net") as NetModule;
+  return net;
 }
 
 function openNonBlocking(path: string, where: string): Promise<number> {

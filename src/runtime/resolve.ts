@@ -165,10 +165,14 @@ export async function resolveCredential(request: CredentialRequest): Promise<Res
     try {
       const read = await candidate.read();
       let fingerprint: string | undefined;
-      try {
-        fingerprint = parsePrivateKey(new Uint8Array(read.bytes)).fingerprint;
-      } catch {
-        // Judged by validation later; here only whether two sources hold one key matters.
+      // Only whether two sources hold one key matters here (validation judges the key later), so a
+      // single source is not parsed twice: a cold process's first token waits on every parse.
+      if (candidates.length > 1) {
+        try {
+          fingerprint = parsePrivateKey(new Uint8Array(read.bytes)).fingerprint;
+        } catch {
+          // Unparseable: counted as another key below, and judged by validation later.
+        }
       }
       if (read.bytes.length === 0 && read.kind === "pipe") {
         problems.push(new AscCredentialError("KEY_EMPTY", `${describeSource(candidate.source)} is a pipe that delivered nothing (a named pipe with no writer, or a producer that failed). Check what feeds it.`, "privateKey"));
