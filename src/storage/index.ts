@@ -3,4 +3,5 @@
  * @packageDocumentation
  */
 export type { AscCredentialArgs, AscKeyValidationArgs, AscOnRotateArgs } from "./credential";
+export type { AscCredentialComponent } from "./credential-component";
 export { checkRoles, KEY_ROLES, type AscRole } from "./roles";

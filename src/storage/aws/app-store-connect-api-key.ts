@@ -1,9 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { KeyType } from "../../core";
-import type { ApiKeyProbe } from "../../probe/api-key-probe";
+import { AscCredentialComponent } from "../credential-component";
 import { asResourceError, checkPlainRoles, createOnRotate, createValidatedCredential, type AscCredentialArgs, type ValidatedCredential } from "../credential";
-import type { AscRole } from "../roles";
 import { checkKmsKeyArn, kmsKeyPolicy, readerPolicy, secretResourcePolicy } from "./policies";
 import { checkExclusiveReaders, localReaderRoleName, planAttachments, roleNameFromArn, type ReaderRef } from "./readers";
 
@@ -72,9 +70,7 @@ interface Deployment {
  * resource policy, the reader policy and its attachments, and optionally an `onRotate` command.
  * Rotate by changing `keyId` and `privateKey`.
  */
-export class AppStoreConnectApiKey extends pulumi.ComponentResource {
-  /** The validation resource. Depend on it to run after the key was validated. */
-  readonly probe: ApiKeyProbe;
+export class AppStoreConnectApiKey extends AscCredentialComponent {
   /** The Secrets Manager secret. */
   readonly secret: aws.secretsmanager.Secret;
   /** The secret version holding the current key. Depend on it to run after the key was stored. */
@@ -89,22 +85,6 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
   /** ARN of the reader IAM policy. */
   readonly readerPolicyArn: pulumi.Output<string>;
-  /** Key ID of the stored key. */
-  readonly keyId: pulumi.Output<string>;
-  /** Issuer ID (undefined for individual keys). */
-  readonly issuerId: pulumi.Output<string | undefined>;
-  /** `team` or `individual`. */
-  readonly keyType: pulumi.Output<KeyType>;
-  /** `sha256:` fingerprint of the key's public key. */
-  readonly fingerprint: pulumi.Output<string>;
-  /** SPKI PEM of the public key. */
-  readonly publicKeyPem: pulumi.Output<string>;
-  /** Key ID stored before the last rotation: revoke it once every consumer uses the new key. */
-  readonly previousKeyId: pulumi.Output<string | undefined>;
-  /** When the key was last validated (ISO 8601). */
-  readonly validatedAt: pulumi.Output<string>;
-  /** Roles declared for the key. */
-  readonly roles: pulumi.Output<AscRole[]>;
 
   constructor(name: string, args: AppStoreConnectApiKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Plain inputs are checked before super() registers anything, so a refusal creates nothing;
@@ -146,35 +126,17 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     this.attachReaders(name, args.readers, readerRefs, readerArns, policy);
     if (args.onRotate) createOnRotate(this, name, args.onRotate, credential.probe, { ASC_SECRET_ARN: this.secret.arn }, this.secretVersion);
 
-    const probe = credential.probe;
-    this.probe = probe;
     this.secretArn = this.secret.arn;
     this.secretName = this.secret.name;
     this.secretVersionId = this.secretVersion.versionId;
     this.kmsKeyArn = kmsKeyArn;
     this.readerPolicyArn = policy.arn;
-    this.keyId = probe.keyId;
-    this.issuerId = probe.issuerId;
-    this.keyType = probe.keyType;
-    this.fingerprint = probe.fingerprint;
-    this.publicKeyPem = probe.publicKeyPem;
-    this.previousKeyId = probe.previousKeyId;
-    this.validatedAt = probe.validatedAt;
-    this.roles = credential.roles;
-    this.registerOutputs({
+    this.publishCredential(credential, {
       secretArn: this.secretArn,
       secretName: this.secretName,
       secretVersionId: this.secretVersionId,
       kmsKeyArn: this.kmsKeyArn,
       readerPolicyArn: this.readerPolicyArn,
-      keyId: this.keyId,
-      issuerId: this.issuerId,
-      keyType: this.keyType,
-      fingerprint: this.fingerprint,
-      publicKeyPem: this.publicKeyPem,
-      previousKeyId: this.previousKeyId,
-      validatedAt: this.validatedAt,
-      roles: this.roles,
     });
   }
 

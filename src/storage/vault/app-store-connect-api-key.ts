@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { AscCredentialError, type KeyType } from "../../core";
+import { AscCredentialError } from "../../core";
 import { quote } from "../../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../../core/vault-path";
-import type { ApiKeyProbe } from "../../probe/api-key-probe";
+import { AscCredentialComponent } from "../credential-component";
 import { asResourceError, checkPlainRoles, createOnRotate, createValidatedCredential, type AscCredentialArgs } from "../credential";
-import type { AscRole } from "../roles";
 import { defaultReaderName, readerPolicyText } from "./policy";
 
 /** The Pulumi type token of the Vault {@link AppStoreConnectApiKey}. */
@@ -141,9 +140,7 @@ function checkJwtBinding(jwt: { boundAudiences?: unknown; boundClaims?: unknown;
  * `onRotate` command. Rotate by changing `keyId` and `privateKey`: KV v2 keeps the previous
  * version.
  */
-export class AppStoreConnectApiKey extends pulumi.ComponentResource {
-  /** The validation resource. Depend on it to run after the key was validated. */
-  readonly probe: ApiKeyProbe;
+export class AppStoreConnectApiKey extends AscCredentialComponent {
   /** The KV v2 secret holding the stored JSON. Depend on it to run after the key was stored. */
   readonly secret: vault.kv.SecretV2;
   /** The reader policy. */
@@ -162,22 +159,6 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
   readonly appRoleName: pulumi.Output<string | undefined>;
   /** Name of the JWT role (undefined without `jwtRole`). */
   readonly jwtRoleName: pulumi.Output<string | undefined>;
-  /** Key ID of the stored key. */
-  readonly keyId: pulumi.Output<string>;
-  /** Issuer ID (undefined for individual keys). */
-  readonly issuerId: pulumi.Output<string | undefined>;
-  /** `team` or `individual`. */
-  readonly keyType: pulumi.Output<KeyType>;
-  /** `sha256:` fingerprint of the key's public key. */
-  readonly fingerprint: pulumi.Output<string>;
-  /** SPKI PEM of the public key. */
-  readonly publicKeyPem: pulumi.Output<string>;
-  /** Key ID stored before the last rotation: revoke it once every consumer uses the new key. */
-  readonly previousKeyId: pulumi.Output<string | undefined>;
-  /** When the key was last validated (ISO 8601). */
-  readonly validatedAt: pulumi.Output<string>;
-  /** Roles declared for the key. */
-  readonly roles: pulumi.Output<AscRole[]>;
 
   constructor(name: string, args: AppStoreConnectApiKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     // Plain inputs are checked before super() registers anything, so a refusal creates nothing;
@@ -293,35 +274,17 @@ export class AppStoreConnectApiKey extends pulumi.ComponentResource {
     }
     if (args.onRotate) createOnRotate(this, name, args.onRotate, credential.probe, { ASC_VAULT_MOUNT: this.secret.mount, ASC_VAULT_PATH: this.secret.name }, this.secret);
 
-    const probe = credential.probe;
-    this.probe = probe;
     this.mount = this.secret.mount;
     this.path = this.secret.name;
     this.readerPolicyName = this.readerPolicy.name;
     this.appRoleName = this.appRole ? this.appRole.roleName : pulumi.output(undefined);
     this.jwtRoleName = this.jwtRole ? this.jwtRole.roleName : pulumi.output(undefined);
-    this.keyId = probe.keyId;
-    this.issuerId = probe.issuerId;
-    this.keyType = probe.keyType;
-    this.fingerprint = probe.fingerprint;
-    this.publicKeyPem = probe.publicKeyPem;
-    this.previousKeyId = probe.previousKeyId;
-    this.validatedAt = probe.validatedAt;
-    this.roles = credential.roles;
-    this.registerOutputs({
+    this.publishCredential(credential, {
       mount: this.mount,
       path: this.path,
       readerPolicyName: this.readerPolicyName,
       appRoleName: this.appRoleName,
       jwtRoleName: this.jwtRoleName,
-      keyId: this.keyId,
-      issuerId: this.issuerId,
-      keyType: this.keyType,
-      fingerprint: this.fingerprint,
-      publicKeyPem: this.publicKeyPem,
-      previousKeyId: this.previousKeyId,
-      validatedAt: this.validatedAt,
-      roles: this.roles,
     });
   }
 }

@@ -14,5 +14,6 @@ export {
 } from "./app-store-connect-api-key";
 export { defaultReaderName, readerPolicyText } from "./policy";
 export type { AscCredentialArgs, AscKeyValidationArgs, AscOnRotateArgs } from "../credential";
+export type { AscCredentialComponent } from "../credential-component";
 export { checkRoles, KEY_ROLES, type AscRole } from "../roles";
 export { AscCredentialError, isAscCredentialError, type ErrorCode } from "../../core";
