@@ -48,9 +48,11 @@ export interface WrittenFile {
  */
 export function writeKeyFile(credential: { keyId: string; privateKey: string }, directory: string, options: WriteKeyFileOptions = {}): WrittenFile {
   if (credential === null || typeof credential !== "object") throw optionError("credential", describeSeen(credential), "the stored credential (what readCredential returns: keyId and privateKey)");
+  if (typeof directory !== "string" || directory === "") throw optionError("directory", typeof directory === "string" ? "empty" : describeSeen(directory), "the path of a directory only this user can enter (created 0700 if missing)");
   const pem = parsePrivateKey(credential.privateKey).pem;
-  if (!/^[A-Z0-9]{10}$/.test(credential.keyId)) {
-    throw new AscCredentialError("KEY_ID_INVALID", `keyId ${quote(credential.keyId)} cannot name a key file: App Store Connect's file name is AuthKey_<KEYID>.p8 with a 10-character Key ID.`, "keyId");
+  const keyId: unknown = credential.keyId;
+  if (typeof keyId !== "string" || !/^[A-Z0-9]{10}$/.test(keyId)) {
+    throw new AscCredentialError("KEY_ID_INVALID", `keyId ${typeof keyId === "string" ? quote(keyId) : `(${describeSeen(keyId)})`} cannot name a key file: App Store Connect's file name is AuthKey_<KEYID>.p8 with a 10-character Key ID.`, "keyId");
   }
   return writePrivateFiles(directory, [{ name: `AuthKey_${credential.keyId}.p8`, content: pem, sameKeyAs: pem }], options)[0]!;
 }

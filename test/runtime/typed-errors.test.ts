@@ -75,6 +75,13 @@ test("the resolver's variables holding values of any type, and writeKeyFile's ar
   );
   for (const credential of [null, undefined, 5, "key"]) await onlyTyped(`writeKeyFile(${String(credential)})`, () => runtime.writeKeyFile(credential as never, "/nonexistent/asc-typed-errors"));
   await onlyTyped("writeKeyFile(…, null options)", () => runtime.writeKeyFile({ keyId: TEAM.keyId, privateKey: key.pem }, "/nonexistent/asc-typed-errors", null as never));
+  // Values that throw when turned into a string (no prototype, a throwing toString) in every slot.
+  const hostile = [Object.create(null) as object, { toString: () => { throw new Error("boom"); } }, Symbol("s")];
+  for (const value of hostile) {
+    await onlyTyped("writeKeyFile(keyId: hostile)", () => runtime.writeKeyFile({ keyId: value, privateKey: key.pem } as never, "/nonexistent/asc-typed-errors"));
+    await onlyTyped("writeKeyFile(directory: hostile)", () => runtime.writeKeyFile({ keyId: TEAM.keyId, privateKey: key.pem }, value as never));
+  }
+  expect(() => runtime.writeKeyFile({ keyId: Object.create(null) as never, privateKey: key.pem }, "/nonexistent/asc-typed-errors")).toThrow(expect.objectContaining({ code: "KEY_ID_INVALID" }) as Error);
   await onlyTyped("readCredential({ env: { a number } })", () => runtime.readCredential({ env: { APP_STORE_CONNECT_PRIVATE_KEY: 5 } as never }));
 });
 
