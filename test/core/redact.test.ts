@@ -208,9 +208,10 @@ describe("redactKnown: a secret echoed one escape per character, or in pieces to
   });
 });
 
-describe("redact takes time in proportion to its input, whatever the input", () => {
+describe("inputs built to make a pattern backtrack: redaction still answers, and is idempotent", () => {
   // Server bodies (up to a megabyte) reach redact; one pattern that backtracks over a long run
-  // would block the process for hours, past every timeout.
+  // would block the process for hours, past every timeout. How the time grows with the input is
+  // measured in bench/redact.bench.mjs (no timed assertions here).
   const N = 100_000;
   test.each([
     ["a run of dashes", "-".repeat(N)],
@@ -223,9 +224,9 @@ describe("redact takes time in proportion to its input, whatever the input", () 
     ["percent escapes", "%41".repeat(N / 3)],
     ["CamelCase", "Abc".repeat(N / 3)],
   ])("%s", (_label, text) => {
-    const started = Date.now();
-    redact(text);
-    redactKnown(text, ["eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl"]);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    const once = redact(text);
+    expect(redact(once)).toBe(once);
+    const known = redactKnown(text, ["eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl"]);
+    expect(known.length).toBeLessThanOrEqual(once.length + "[secret removed]".length);
   });
 });

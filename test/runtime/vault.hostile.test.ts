@@ -105,13 +105,12 @@ test.each([
 test.each([
   ["dashes", "-"],
   ["one base64url run", "A"],
-])("a refusal whose error is 256 KiB of %s: the typed error comes at once", async (_, fill) => {
+])("a refusal whose error is 256 KiB of %s: a typed error, short (the field is cut before redaction)", async (_, fill) => {
   const server = await scripted((_req, res) => json(res, 403, { errors: [fill.repeat(MAX_VAULT_RESPONSE_BYTES - 100)] }));
   try {
-    const started = Date.now();
     const error = await failure(server);
     expect(error.code).toBe("VAULT_PERMISSION_DENIED");
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(error.message.length).toBeLessThan(2_000);
   } finally {
     await server.close();
   }
