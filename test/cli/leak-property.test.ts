@@ -1,9 +1,10 @@
 /**
  * The CLI's central promise: whatever slot a key (or a token) lands in — a path flag, an ID flag,
- * a URL, a stack name, any environment variable the resolver reads — no 12-character run of it
- * reaches stdout, stderr or `--json`. Every command × every slot × every accepted encoding of a
+ * a URL, a stack name, a Vault path, address or token, any environment variable the resolver
+ * reads — no 12-character run of it reaches stdout, stderr or `--json`. Every command × every slot × every accepted encoding of a
  * generated key, and a token, run through the CLI's `main` in this process (the built binary is
- * the same code; test/cli/cli.test.ts runs it as a process).
+ * the same code; test/cli/cli.test.ts runs it as a process). The Vault slots talk to a local
+ * server that repeats the whole request (URL, headers, body) in Vault's `errors` field.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main";
 import { ISSUER_ID_VARIABLES, KEY_CONTENT_VARIABLES, KEY_DIRECTORY_VARIABLE, KEY_ID_VARIABLES, KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE } from "../../src/runtime/resolve";
 import { createToken } from "../../src/core";
+import { requestsCarrying, startEchoingVault, type EchoingVault } from "../support/echoing-vault";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
 jest.setTimeout(300_000);
@@ -21,8 +23,10 @@ let keyFile: string;
 let token: string;
 /** The encodings of the key a user could paste, plus a token. */
 let payloads: [string, string][];
+let echo: EchoingVault;
 
 beforeAll(async () => {
+  echo = await startEchoingVault();
   dir = mkdtempSync(join(tmpdir(), "asc-cli-leak-"));
   key = generateTestKey();
   // The key the commands do use, in its file; the payload is another key, in the wrong slot.
@@ -44,7 +48,10 @@ beforeAll(async () => {
     ["a token", token],
   ];
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await echo.close();
+});
 
 /** Environment that keeps every AWS call on this machine and failing fast. */
 const BASE_ENV = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", HOME: "" };
@@ -98,6 +105,29 @@ function envCases(): [string, Case][] {
   ]);
 }
 
+/** `--vault-path` and its flags and variables, against the echoing server. */
+function vaultCases(): [string, Case][] {
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({ VAULT_ADDR: echo.address, VAULT_TOKEN: "hvs.reader-token-of-the-test", ...extra });
+  const vault = (...more: string[]): string[] => ["--vault-path", "app-store-connect/ci", "--read-timeout", "2000", ...more];
+  const slots: [string, (p: string) => string[], ((p: string) => Record<string, string>)?][] = [
+    ["--vault-path", (p) => ["--vault-path", p, "--read-timeout", "2000"]],
+    ["--vault-mount", (p) => vault("--vault-mount", p)],
+    ["--vault-version", (p) => vault("--vault-version", p)],
+    ["--vault-address", (p) => vault("--vault-address", p)],
+    ...["VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE", "BAO_ADDR", "BAO_TOKEN", "BAO_NAMESPACE"].map((name): [string, (p: string) => string[], (p: string) => Record<string, string>] => [
+      `$${name} (with --vault-path)`,
+      () => vault(),
+      (p) => {
+        const variables = env({ [name]: p });
+        // A BAO_ variable counts only where its VAULT_ twin is unset.
+        if (name.startsWith("BAO_")) delete variables[name.replace("BAO_", "VAULT_")];
+        return variables;
+      },
+    ]),
+  ];
+  return COMMANDS.flatMap((command) => slots.map(([slot, args, variables]): [string, Case] => [`${command.join(" ")} ${slot}`, { command, args, env: variables ?? (() => env()) }]));
+}
+
 async function runMain(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
@@ -106,15 +136,15 @@ async function runMain(args: string[], env: Record<string, string>): Promise<{ c
 }
 
 test("the matrix is what it claims: every command, every slot, every encoding", () => {
-  const cases = [...flagCases(), ...envCases()];
+  const cases = [...flagCases(), ...envCases(), ...vaultCases()];
   expect(payloads.length).toBeGreaterThanOrEqual(20);
   expect(cases.length).toBeGreaterThanOrEqual(150);
   process.stdout.write(`CLI leak matrix: ${cases.length} command x slot cases x ${payloads.length} payloads = ${cases.length * payloads.length} runs\n`);
 });
 
-describe.each(["flags", "environment"] as const)("%s", (kind) => {
+describe.each(["flags", "environment", "Vault"] as const)("%s", (kind) => {
   test("no slot echoes any 12-character run of the key or the token", async () => {
-    const cases = kind === "flags" ? flagCases() : envCases();
+    const cases = { flags: flagCases, environment: envCases, Vault: vaultCases }[kind]();
     const leaks: string[] = [];
     let runs = 0;
     for (const [label, c] of cases) {
@@ -140,6 +170,7 @@ describe.each(["flags", "environment"] as const)("%s", (kind) => {
       }
     }
     expect(leaks).toEqual([]);
-    expect(runs).toBeGreaterThan(1000);
+    expect(runs).toBeGreaterThan(kind === "Vault" ? 1000 : 1500);
+    if (kind === "Vault") expect(requestsCarrying(echo, payloads)).toBeGreaterThan(payloads.length);
   });
 });
