@@ -1,9 +1,12 @@
 /**
  * Every failure of the runtime entry's public functions is an AscCredentialError with a stable
- * code: random arguments of any shape, and a Secrets Manager client that answers anything (or
- * throws anything), never let another kind of error out.
+ * code: random arguments of any shape, a Secrets Manager client that answers anything (or throws
+ * anything) and a local server in Vault's place that answers anything never let another kind of
+ * error out.
  */
 import fc from "fast-check";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import * as runtime from "../../src/runtime";
 import { ERROR_CODES, isAscCredentialError } from "../../src/core";
 import { generateTestKey, TEAM } from "../support/keys";
@@ -116,5 +119,58 @@ test("fetch through the token source: a failing network or a bad URL is typed to
   const source = runtime.AscTokenSource.fromEnv({ APP_STORE_CONNECT_KEY_ID: TEAM.keyId, APP_STORE_CONNECT_ISSUER_ID: TEAM.issuerId, APP_STORE_CONNECT_PRIVATE_KEY: key.pem });
   for (const input of ["not a url", "http://127.0.0.1:9/v1/apps", "ftp://example.invalid/"]) {
     await onlyTyped(`fetch(${input})`, () => source.fetch(input));
+  }
+});
+
+test("the Vault source, with options of any shape and a server that answers anything", async () => {
+  const vaultOptions = fc.dictionary(fc.constantFrom("path", "mount", "version", "address", "token", "namespace", "appRole", "jwt", "allowInsecureHttp", "env", "now", "timeoutMs", "refreshSeconds", "readTimeoutMs"), anything);
+  // What the server sends next: a status, a content type and a body (JSON of any shape, Vault-like
+  // shapes with wrong types inside, or bytes that are no JSON at all).
+  const json = fc.jsonValue();
+  const vaultLike = fc.oneof(
+    fc.record({ data: fc.record({ data: fc.oneof(json, fc.constant(JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)) as unknown)), metadata: fc.oneof(json, fc.record({ version: json, current_version: json })) }) }),
+    fc.record({ errors: fc.oneof(json, fc.array(json)) }),
+    fc.record({ auth: fc.oneof(json, fc.record({ client_token: json, lease_duration: json, renewable: json })) }),
+    fc.record({ data: fc.record({ current_version: json, versions: json }) }),
+  );
+  const answers = fc.record({
+    status: fc.constantFrom(200, 204, 301, 307, 400, 401, 403, 404, 412, 429, 500, 503),
+    type: fc.constantFrom("application/json", "text/plain", "text/html", ""),
+    body: fc.oneof(vaultLike.map((value) => JSON.stringify(value)), fc.json(), fc.string(), fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString("latin1"))),
+  });
+  let next: { status: number; type: string; body: string }[] = [];
+  let served = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    served++;
+    const answer = next.shift() ?? { status: 500, type: "application/json", body: "{}" };
+    res.writeHead(answer.status, answer.type ? { "content-type": answer.type } : {}).end(answer.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await fc.assert(
+      fc.asyncProperty(vaultOptions, async (given) => {
+        await onlyTyped("fromVault(any options)", () => runtime.AscTokenSource.fromVault(given as never).getToken());
+        await onlyTyped("readCredential(any Vault options)", () => runtime.readCredential({ path: "app-store-connect/ci", ...given, timeoutMs: 500 } as never));
+      }),
+      { numRuns: RUNS },
+    );
+    const logins = [{}, { appRole: { roleId: "role", secretId: "secret" } }, { jwt: { role: "reader", jwt: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln" } }];
+    await fc.assert(
+      fc.asyncProperty(fc.array(answers, { minLength: 1, maxLength: 4 }), fc.constantFrom(...logins), fc.option(fc.constantFrom(1, 2, "previous" as const)), async (script, login, version) => {
+        next = [...script];
+        const source = { path: "app-store-connect/ci", address, token: "hvs.test-token", env: {}, ...login, ...(version === null ? {} : { version }) };
+        await onlyTyped("fromVault(server answers anything)", () => runtime.AscTokenSource.fromVault({ ...source, readTimeoutMs: 1_000 }).getToken());
+        next = [...script];
+        await onlyTyped("readCredential(server answers anything)", () => runtime.readCredential({ ...source, timeoutMs: 1_000 }));
+      }),
+      { numRuns: RUNS },
+    );
+    // The answers reached the source: two reads per run, each making at least one request.
+    expect(served).toBeGreaterThanOrEqual(2 * RUNS);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
