@@ -1,5 +1,5 @@
 // `npm run bench [-- name...]`: runs the benchmarks against the built package, one after another
-// so they do not compete for the 2 cores. Names: tokens, token-source, engine (default: all).
+// so they do not compete for the 2 cores. Names: every bench/<name>.bench.mjs (default: all).
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
