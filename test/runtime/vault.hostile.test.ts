@@ -375,6 +375,16 @@ describe("a token pasted where a name belongs never shows", () => {
     }
   });
 
+  test("a token pasted as the address's host name, which the URL lower-cases, is not shown", async () => {
+    for (const token of ["s.devrootTOKEN", "my-Dev-Root-Token"]) {
+      for (const env of [{ VAULT_TOKEN: token }, { BAO_TOKEN: token }]) {
+        const error = await rejection(() => vaultLoader({ address: `https://${token}.invalid`, path: "app-store-connect/ci", env })(2_000));
+        expect(error.code).toBe("VAULT_UNREACHABLE");
+        expect(error.message.toLowerCase()).not.toContain(token.toLowerCase());
+      }
+    }
+  });
+
   test("VAULT_TOKEN and VAULT_ADDR swapped: the token is not shown", () => {
     let message = "";
     try {
