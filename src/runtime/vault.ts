@@ -9,7 +9,7 @@ import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
-import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
+import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
@@ -156,7 +156,7 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
     const env = source.env ?? process.env;
     // Known before any slot is checked: a message about one slot never shows a secret given in another.
     const { token, appRole, jwt } = source;
-    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, env.VAULT_TOKEN, env.BAO_TOKEN]) if (typeof value === "string" && value !== "") secrets.add(value);
+    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, ...VAULT_TOKEN_VARIABLES.map((name) => env[name])]) if (typeof value === "string" && value !== "") secrets.add(value);
     const mount = checkVaultMount(source.mount ?? DEFAULT_VAULT_KV_MOUNT, "mount");
     const path = checkVaultPath(source.path, "path");
     const version = checkVersion(source.version);
