@@ -234,7 +234,7 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
 
 function checkSecretString(value: unknown, field: string, what: string): string {
   // Never shown, not even its length: a message says only what is wrong with it.
-  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : describeSeen(value), what);
+  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : typeof value === "number" ? "a number" : describeSeen(value), what);
   if (value.length > 16_384 || !/^[\x21-\x7e]+$/.test(value)) {
     throw new AscCredentialError("OPTION_INVALID", `${field} is not ${what}: it holds spaces, line breaks or non-ASCII characters (a pasted value with its quotes or a trailing newline?). Pass the value alone.`, field);
   }
@@ -263,7 +263,7 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
     const role = login.role;
     const given = login.jwt;
     if (typeof given === "string") secrets.add(checkSecretString(given, "jwt.jwt", "a JWT"));
-    else if (typeof given !== "function") throw optionError("jwt.jwt", describeSeen(given), "the JWT, or a function returning a fresh one");
+    else if (typeof given !== "function") throw optionError("jwt.jwt", typeof given === "number" ? "a number" : describeSeen(given), "the JWT, or a function returning a fresh one");
     const mount = checkVaultAuthMount(login.mount ?? DEFAULT_VAULT_JWT_MOUNT, "jwt.mount");
     const body = async (signal: AbortSignal): Promise<Json> => {
       let jwt: unknown;

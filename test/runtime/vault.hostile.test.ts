@@ -410,6 +410,21 @@ describe("a token pasted where a name belongs never shows", () => {
     }
   });
 
+  test("a secret given as a number (a custom secret ID read from YAML or JSON) is refused without being shown", () => {
+    const secret = 904_417_266_351_872;
+    for (const given of [{ token: secret }, { token: undefined, appRole: { roleId: secret, secretId: SECRET_ID } }, { token: undefined, appRole: { roleId: "role-id-1234", secretId: secret } }, { token: undefined, jwt: { role: "ci", jwt: secret } }]) {
+      let error: { code?: string; message: string } = { message: "" };
+      try {
+        vaultLoader({ address: server.address, path: "app-store-connect/ci", ...(given as unknown as Partial<VaultSource>) });
+      } catch (e) {
+        error = e as typeof error;
+      }
+      expect(error.code).toBe("OPTION_INVALID");
+      expect(error.message).toContain("is a number");
+      expect(error.message).not.toContain(String(secret).slice(0, 6));
+    }
+  });
+
   test("AscTokenSource.fromVault passes the same errors through, clean", async () => {
     const error = await rejection(() => AscTokenSource.fromVault({ address: server.address, token: TOKEN, path: "app-store-connect/ci" }).getToken());
     expect(error.code).toBe("VAULT_PERMISSION_DENIED");
