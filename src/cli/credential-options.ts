@@ -13,7 +13,7 @@ import { describeSource, loadResolved, resolveCredential, type ResolvedCredentia
 import { credentialLoader } from "../runtime/sources";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { printable, redact } from "../core/redact";
-import { shellQuote, UsageError, type Io, type Values } from "./io";
+import { scrubbed, shellQuote, UsageError, type Io, type Values } from "./io";
 
 /** Flags naming the key and its identifiers. */
 export const KEY_OPTIONS = {
@@ -175,7 +175,7 @@ export async function keyFromFlags(values: Values, io: Io): Promise<ParsedPrivat
 /** `warning: …` on stderr when the key file can be read by others than its owner. */
 export function warnIfReadable(resolved: ResolvedCredential, io: Io): void {
   const problem = permissionProblem(resolved);
-  if (problem) io.err(`asc-credential: warning: ${problem.message}; fix: ${problem.fix}\n`);
+  if (problem) io.err(`asc-credential: warning: ${scrubbed(`${problem.message}; fix: ${problem.fix}`, io)}\n`);
 }
 
 /** The key file's mode, in words, when group or others may read it. */

@@ -8,6 +8,7 @@ import { describeSource, type ResolvedCredential } from "../runtime/resolve";
 import { permissionProblem } from "./credential-options";
 import type { CheckStatus, DoctorCheck, DoctorReport } from "./doctor-report";
 import { FIXES } from "./fixes";
+import { environmentSecrets, scrubbed, type Io } from "./io";
 
 export type { CheckStatus, DoctorCheck, DoctorReport } from "./doctor-report";
 
@@ -138,6 +139,12 @@ export async function runDoctor(resolved: ResolvedCredential, options: DoctorOpt
   }
   report.ok = checks.every((check) => check.status !== "fail");
   return report;
+}
+
+/** The report with the environment's secrets (the Vault token) cut out of every text in it. */
+export function withoutSecrets(report: DoctorReport, io: Pick<Io, "env">): DoctorReport {
+  if (environmentSecrets(io.env).length === 0) return report;
+  return JSON.parse(JSON.stringify(report), (_key, value: unknown) => (typeof value === "string" ? scrubbed(value, io) : value)) as DoctorReport;
 }
 
 function fromIssues(id: string, issues: ValidationIssue[]): DoctorCheck {

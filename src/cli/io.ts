@@ -6,7 +6,8 @@
  */
 import type { ParseArgsConfig } from "node:util";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { printable, redact } from "../core/redact";
+import { printable, redactKnown } from "../core/redact";
+import { VAULT_TOKEN_VARIABLES } from "../core/vault-path";
 import { fixFor } from "./fixes";
 
 /** The process as a command sees it; tests pass their own. */
@@ -43,15 +44,30 @@ function isUsageError(error: unknown): error is UsageError {
   return isAscCredentialError(error) && (error as { usage?: unknown }).usage === true;
 }
 
+/**
+ * The secrets of the environment that no message may show, wherever they were pasted: the Vault
+ * token (`VAULT_TOKEN`, `BAO_TOKEN`). Readable ones (`my-dev-root-token`) pass every shape rule of
+ * the redaction. Only those of 12 characters or more: a dev server's `root` is no secret, and is
+ * part of many a path.
+ */
+export function environmentSecrets(env: Io["env"]): string[] {
+  return VAULT_TOKEN_VARIABLES.map((name) => env[name]).filter((value): value is string => typeof value === "string" && value.trim().length >= 12);
+}
+
+/** `text` redacted, and without any of the environment's secrets. */
+export function scrubbed(text: string, io: Pick<Io, "env">): string {
+  return printable(redactKnown(text, environmentSecrets(io.env)));
+}
+
 /** Prints a failure the way every command does, and returns its exit code (1, or 2 for usage). */
 export function reportFailure(error: unknown, io: Io, usage: string): number {
   if (isUsageError(error)) {
-    io.err(`asc-credential: ${printable(redact(error.message))}\n\n${usage}`);
+    io.err(`asc-credential: ${scrubbed(error.message, io)}\n\n${usage}`);
     return 2;
   }
   if (isAscCredentialError(error)) {
     const fix = fixFor(error.code, error.field);
-    io.err(`asc-credential: ${error.code}: ${printable(redact(error.message))}\n${fix ? `fix: ${fix}\n` : ""}`);
+    io.err(`asc-credential: ${error.code}: ${scrubbed(error.message, io)}\n${fix ? `fix: ${fix}\n` : ""}`);
     return 1;
   }
   // Not ours: its message could quote input, so only that it happened is said.

@@ -130,34 +130,40 @@ function letterStream(text: string): { letters: string; from: number[]; to: numb
  * escapes (`%65`, `\u0065`, `&#101;`) decoded and anything else between them ignored, spell 12
  * consecutive letters and digits of a secret. A server that echoes a secret we sent cannot slip
  * a piece of it through the shape rules. Secrets too short for that (at least 4 characters) are
- * removed where they stand whole. Never throws.
+ * removed where they stand whole. Letter case is ignored: a URL's host name, or a proxy, may
+ * lower-case an echoed secret. Never throws.
  */
 export function redactKnown(text: string, secrets: Iterable<string>): string {
   const clean = redact(text);
+  // ASCII only, so every character keeps its place (toLowerCase may lengthen other letters).
+  const lowerCase = (value: string): string => value.replace(/[A-Z]/g, (c) => c.toLowerCase());
   const windows = new Set<string>();
   const letterWindows = new Set<string>();
   const whole: string[] = [];
-  for (const secret of secrets) {
-    if (typeof secret !== "string") continue;
-    const letters = secret.replace(/[^A-Za-z0-9]+/g, "");
+  for (const given of secrets) {
+    if (typeof given !== "string") continue;
+    const secret = lowerCase(given);
+    const letters = secret.replace(/[^a-z0-9]+/g, "");
     if (secret.length >= JUDGED_RUN) for (let i = 0; i + JUDGED_RUN <= secret.length; i++) windows.add(secret.slice(i, i + JUDGED_RUN));
     for (let i = 0; i + JUDGED_RUN <= letters.length; i++) letterWindows.add(letters.slice(i, i + JUDGED_RUN));
     if (letters.length < JUDGED_RUN && secret.length >= 4) whole.push(secret);
   }
+  const lower = lowerCase(clean);
   const covered = new Uint8Array(clean.length);
   if (windows.size > 0) {
-    for (let i = 0; i + JUDGED_RUN <= clean.length; i++) {
-      if (windows.has(clean.slice(i, i + JUDGED_RUN))) covered.fill(1, i, i + JUDGED_RUN);
+    for (let i = 0; i + JUDGED_RUN <= lower.length; i++) {
+      if (windows.has(lower.slice(i, i + JUDGED_RUN))) covered.fill(1, i, i + JUDGED_RUN);
     }
   }
   if (letterWindows.size > 0) {
     const { letters, from, to } = letterStream(clean);
-    for (let i = 0; i + JUDGED_RUN <= letters.length; i++) {
-      if (letterWindows.has(letters.slice(i, i + JUDGED_RUN))) covered.fill(1, from[i], to[i + JUDGED_RUN - 1]);
+    const lowerLetters = lowerCase(letters);
+    for (let i = 0; i + JUDGED_RUN <= lowerLetters.length; i++) {
+      if (letterWindows.has(lowerLetters.slice(i, i + JUDGED_RUN))) covered.fill(1, from[i], to[i + JUDGED_RUN - 1]);
     }
   }
   for (const secret of whole) {
-    for (let at = clean.indexOf(secret); at !== -1; at = clean.indexOf(secret, at + 1)) covered.fill(1, at, at + secret.length);
+    for (let at = lower.indexOf(secret); at !== -1; at = lower.indexOf(secret, at + 1)) covered.fill(1, at, at + secret.length);
   }
   if (!covered.includes(1)) return clean;
   let out = "";

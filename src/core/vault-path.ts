@@ -11,6 +11,9 @@ import { quote } from "./redact";
 /** The KV v2 mount every Vault dev server has, and the default of both sides. */
 export const DEFAULT_VAULT_KV_MOUNT = "secret";
 
+/** The environment variables a Vault token is read from: Vault's, then OpenBao's. */
+export const VAULT_TOKEN_VARIABLES = ["VAULT_TOKEN", "BAO_TOKEN"] as const;
+
 // A subset of what Vault accepts: nothing a policy path reads as a glob (`*`, `+`), nothing HCL
 // reads as the end of a string or an interpolation (`"`, `\`, `${`), nothing a URL reads as a
 // query, a fragment or an escape (`?`, `#`, `%`).

@@ -9,7 +9,7 @@ import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
-import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../core/vault-path";
+import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
@@ -18,6 +18,11 @@ import { parseStoredSecret } from "./stored-secret";
 export const DEFAULT_VAULT_APPROLE_MOUNT = "approle";
 /** Where a JWT login goes when `mount` is not given. */
 export const DEFAULT_VAULT_JWT_MOUNT = "jwt";
+/**
+ * How long a login token Vault refused as soon as it was issued is kept before a refusal leads to
+ * another login: such a token lacks a policy, not time, and each login makes a token and a lease.
+ */
+export const VAULT_RELOGIN_BACKOFF_MS = 30_000;
 /** The largest answer read from Vault; a KV v2 read of the stored JSON is about 1 KiB. */
 export const MAX_VAULT_RESPONSE_BYTES = 256 * 1024;
 
@@ -126,9 +131,12 @@ interface Target {
 interface Auth {
   /** Where the token comes from, for messages: `VAULT_TOKEN`, `the AppRole login at auth/approle`. */
   describe: string;
-  renewable: boolean;
-  token(signal: AbortSignal, fresh: boolean): Promise<{ token: string; cached: boolean }>;
-  forget(token: string): void;
+  token(signal: AbortSignal): Promise<{ token: string; cached: boolean }>;
+  /**
+   * Vault refused `token` (`cached`: it was not obtained for this read). True when logging in
+   * again may help; the token is dropped then.
+   */
+  refused(token: string, cached: boolean): boolean;
 }
 
 /**
@@ -148,7 +156,7 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
     const env = source.env ?? process.env;
     // Known before any slot is checked: a message about one slot never shows a secret given in another.
     const { token, appRole, jwt } = source;
-    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, env.VAULT_TOKEN, env.BAO_TOKEN]) if (typeof value === "string" && value !== "") secrets.add(value);
+    for (const value of [token, appRole?.roleId, appRole?.secretId, jwt?.jwt, ...VAULT_TOKEN_VARIABLES.map((name) => env[name])]) if (typeof value === "string" && value !== "") secrets.add(value);
     const mount = checkVaultMount(source.mount ?? DEFAULT_VAULT_KV_MOUNT, "mount");
     const path = checkVaultPath(source.path, "path");
     const version = checkVersion(source.version);
@@ -226,7 +234,7 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
 
 function checkSecretString(value: unknown, field: string, what: string): string {
   // Never shown, not even its length: a message says only what is wrong with it.
-  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : describeSeen(value), what);
+  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : typeof value === "number" ? "a number" : describeSeen(value), what);
   if (value.length > 16_384 || !/^[\x21-\x7e]+$/.test(value)) {
     throw new AscCredentialError("OPTION_INVALID", `${field} is not ${what}: it holds spaces, line breaks or non-ASCII characters (a pasted value with its quotes or a trailing newline?). Pass the value alone.`, field);
   }
@@ -255,7 +263,7 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
     const role = login.role;
     const given = login.jwt;
     if (typeof given === "string") secrets.add(checkSecretString(given, "jwt.jwt", "a JWT"));
-    else if (typeof given !== "function") throw optionError("jwt.jwt", describeSeen(given), "the JWT, or a function returning a fresh one");
+    else if (typeof given !== "function") throw optionError("jwt.jwt", typeof given === "number" ? "a number" : describeSeen(given), "the JWT, or a function returning a fresh one");
     const mount = checkVaultAuthMount(login.mount ?? DEFAULT_VAULT_JWT_MOUNT, "jwt.mount");
     const body = async (signal: AbortSignal): Promise<Json> => {
       let jwt: unknown;
@@ -284,16 +292,14 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
   secrets.add(token);
   return {
     describe: fromOption ? "the token given" : "the token in VAULT_TOKEN",
-    renewable: false,
     token: async () => ({ token, cached: false }),
-    forget: () => undefined,
+    refused: () => false,
   };
 }
 
 /** A login whose token is kept until it expires or Vault refuses it; then the next read logs in again. */
 class LoginAuth implements Auth {
-  readonly renewable = true;
-  private current: { token: string; renewAt: number } | undefined;
+  private current: { token: string; renewAt: number; loggedInAt: number; refusedAtOnce: boolean } | undefined;
   private loggingIn: Promise<string> | undefined;
 
   constructor(
@@ -305,16 +311,25 @@ class LoginAuth implements Auth {
     private readonly now: () => number,
   ) {}
 
-  async token(signal: AbortSignal, fresh: boolean): Promise<{ token: string; cached: boolean }> {
-    if (!fresh && this.current && this.now() < this.current.renewAt) return { token: this.current.token, cached: true };
+  async token(signal: AbortSignal): Promise<{ token: string; cached: boolean }> {
+    if (this.current && this.now() < this.current.renewAt) return { token: this.current.token, cached: true };
     this.loggingIn ??= this.login(signal).finally(() => {
       this.loggingIn = undefined;
     });
     return { token: await this.loggingIn, cached: false };
   }
 
-  forget(token: string): void {
-    if (this.current?.token === token) this.current = undefined;
+  refused(token: string, cached: boolean): boolean {
+    const current = this.current;
+    // Another read logged in meanwhile: its token is the one to try.
+    if (current?.token !== token) return cached;
+    if (!cached) {
+      current.refusedAtOnce = true;
+      return false;
+    }
+    if (current.refusedAtOnce && this.now() < current.loggedInAt + VAULT_RELOGIN_BACKOFF_MS) return false;
+    this.current = undefined;
+    return true;
   }
 
   private async login(signal: AbortSignal): Promise<string> {
@@ -337,7 +352,7 @@ class LoginAuth implements Auth {
     const lease = typeof auth?.lease_duration === "number" && Number.isFinite(auth.lease_duration) && auth.lease_duration > 0 ? auth.lease_duration : 0;
     // Renewed a little before Vault lets the token lapse; a token without a TTL until Vault refuses it.
     const renewAt = lease > 0 ? this.now() + Math.max(1, lease - Math.min(60, Math.ceil(lease / 10))) * 1000 : Number.POSITIVE_INFINITY;
-    this.current = { token, renewAt };
+    this.current = { token, renewAt, loggedInAt: this.now(), refusedAtOnce: false };
     return token;
   }
 }
@@ -369,17 +384,16 @@ class KvReader {
 
   private async readVersion(version: number | undefined, signal: AbortSignal): Promise<{ data: Json; version: number | undefined }> {
     const apiPath = `${encodePath(this.mount)}/data/${encodePath(this.path)}${version !== undefined ? `?version=${version}` : ""}`;
-    const first = await this.auth.token(signal, false);
-    let token = first.token;
-    const cached = first.cached;
+    const refused = (a: Answer): boolean => a.status === 403 || a.status === 401;
+    let { token, cached } = await this.auth.token(signal);
     let answer = await call(this.target, "GET", apiPath, token, undefined, signal, this.where);
     let loggedInAgain = false;
     // A login token that expired or was revoked reads as "permission denied": log in again, once.
-    if ((answer.status === 403 || answer.status === 401) && this.auth.renewable && cached) {
-      this.auth.forget(token);
-      ({ token } = await this.auth.token(signal, true));
+    if (refused(answer) && this.auth.refused(token, cached)) {
+      ({ token, cached } = await this.auth.token(signal));
       loggedInAgain = true;
       answer = await call(this.target, "GET", apiPath, token, undefined, signal, this.where);
+      if (refused(answer)) this.auth.refused(token, cached);
     }
     if (answer.status === 200) {
       const body = answer.json?.data as Json | undefined;

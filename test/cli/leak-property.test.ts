@@ -174,3 +174,37 @@ describe.each(["flags", "environment", "Vault"] as const)("%s", (kind) => {
     if (kind === "Vault") expect(requestsCarrying(echo, payloads)).toBeGreaterThan(payloads.length);
   });
 });
+
+describe("the Vault token of the environment, pasted into another slot, is not shown", () => {
+  // Readable tokens (`bao server -dev -dev-root-token-id=...`, a CI's own) pass every shape rule:
+  // only knowing VAULT_TOKEN / BAO_TOKEN keeps them out.
+  const TOKENS = ["my-dev-root-token", "ci-vault-reader-token-2024"];
+  const slots: [string, (t: string) => string[]][] = [
+    ["--vault-path", (t) => ["--vault-path", t, "--read-timeout", "2000"]],
+    ["--vault-path (a segment)", (t) => ["--vault-path", `app-store-connect/${t}`, "--read-timeout", "2000"]],
+    ["--vault-mount", (t) => ["--vault-path", "app-store-connect/ci", "--vault-mount", t, "--read-timeout", "2000"]],
+    ["--vault-address (the host name)", (t) => ["--vault-path", "app-store-connect/ci", "--vault-address", `https://${t}.invalid`, "--read-timeout", "2000"]],
+    ["--key", (t) => ["--key", t, "--issuer-id", TEAM.issuerId]],
+    ["--key-id", (t) => [...team(), "--key-id", t]],
+    ["--issuer-id", (t) => ["--key", keyFile, "--issuer-id", t]],
+    ["an unknown flag", (t) => [...team(), `--${t}`]],
+    ["a positional argument", (t) => [...team(), t]],
+  ];
+  test.each(["VAULT_TOKEN", "BAO_TOKEN"])("in %s: no command prints it, on stdout, stderr or --json", async (variable) => {
+    const leaks: string[] = [];
+    for (const command of COMMANDS.filter((c) => c[0] !== "config")) {
+      for (const [slot, args] of slots) {
+        for (const vaultToken of TOKENS) {
+          const { out, err } = await runMain([...command, ...args(vaultToken)], { VAULT_ADDR: echo.address, [variable]: vaultToken });
+          if (`${out}\n${err}`.toLowerCase().includes(vaultToken)) leaks.push(`${command.join(" ")} ${slot} <- ${vaultToken}`);
+        }
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  test("a short one (a dev server's 'root') is not cut out of paths and names that contain it", async () => {
+    const { out } = await runMain(["doctor", "--json", ...team()], { VAULT_TOKEN: "root" });
+    expect(JSON.parse(out).credential.keySourceName).toBe(keyFile);
+  });
+});

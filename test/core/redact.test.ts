@@ -155,6 +155,16 @@ describe("redactKnown removes every piece of a secret it is told about", () => {
     expect(redactKnown("abc", ["abc"])).toBe("abc");
     expect(redactKnown(bodyLine, [])).toBe(redact(bodyLine));
   });
+
+  test("a secret echoed in another letter case (a URL's host name, a proxy) is removed too", () => {
+    const secret = "my-dev-root-token";
+    expect(redactKnown("at 'https://my-dev-root-token.example.com' the read failed", ["My-Dev-Root-Token"])).toBe("at 'https://[secret removed].example.com' the read failed");
+    expect(redactKnown(`token ${secret.toUpperCase()} refused`, [secret])).toBe("token [secret removed] refused");
+    expect(redactKnown(`token ${[...secret.toUpperCase()].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("")} refused`, [secret])).toBe("token [secret removed] refused");
+    expect(redactKnown("the pin AB12 failed", ["ab12"])).toBe("the pin [secret removed] failed");
+    // Every character keeps its place: letters that lower-case into two do not shift the cut.
+    expect(redactKnown("İİ my-dev-root-token İİ", [secret])).toBe("İİ [secret removed] İİ");
+  });
 });
 
 describe("redactKnown: a secret echoed one escape per character, or in pieces too short to judge, leaves nothing of it", () => {

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AscTokenSource } from "../../src/runtime/token-source";
-import { MAX_VAULT_RESPONSE_BYTES, vaultLoader, type VaultSource } from "../../src/runtime/vault";
+import { MAX_VAULT_RESPONSE_BYTES, VAULT_RELOGIN_BACKOFF_MS, vaultLoader, type VaultSource } from "../../src/runtime/vault";
 import { containsKeyMaterial, generateTestKey, pemBlock, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
 import { selfSignedServer } from "../support/tls";
@@ -375,6 +375,16 @@ describe("a token pasted where a name belongs never shows", () => {
     }
   });
 
+  test("a token pasted as the address's host name, which the URL lower-cases, is not shown", async () => {
+    for (const token of ["s.devrootTOKEN", "my-Dev-Root-Token"]) {
+      for (const env of [{ VAULT_TOKEN: token }, { BAO_TOKEN: token }]) {
+        const error = await rejection(() => vaultLoader({ address: `https://${token}.invalid`, path: "app-store-connect/ci", env })(2_000));
+        expect(error.code).toBe("VAULT_UNREACHABLE");
+        expect(error.message.toLowerCase()).not.toContain(token.toLowerCase());
+      }
+    }
+  });
+
   test("VAULT_TOKEN and VAULT_ADDR swapped: the token is not shown", () => {
     let message = "";
     try {
@@ -400,6 +410,21 @@ describe("a token pasted where a name belongs never shows", () => {
     }
   });
 
+  test("a secret given as a number (a custom secret ID read from YAML or JSON) is refused without being shown", () => {
+    const secret = 904_417_266_351_872;
+    for (const given of [{ token: secret }, { token: undefined, appRole: { roleId: secret, secretId: SECRET_ID } }, { token: undefined, appRole: { roleId: "role-id-1234", secretId: secret } }, { token: undefined, jwt: { role: "ci", jwt: secret } }]) {
+      let error: { code?: string; message: string } = { message: "" };
+      try {
+        vaultLoader({ address: server.address, path: "app-store-connect/ci", ...(given as unknown as Partial<VaultSource>) });
+      } catch (e) {
+        error = e as typeof error;
+      }
+      expect(error.code).toBe("OPTION_INVALID");
+      expect(error.message).toContain("is a number");
+      expect(error.message).not.toContain(String(secret).slice(0, 6));
+    }
+  });
+
   test("AscTokenSource.fromVault passes the same errors through, clean", async () => {
     const error = await rejection(() => AscTokenSource.fromVault({ address: server.address, token: TOKEN, path: "app-store-connect/ci" }).getToken());
     expect(error.code).toBe("VAULT_PERMISSION_DENIED");
@@ -413,6 +438,50 @@ test("a PEM in a hostile answer's error text never reaches the message (the leak
     const error = await failure(server);
     expect(error.code).toBe("SECRET_READ_FAILED");
     expectClean(error.message);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a login whose token is refused at once is not repeated at every read: one login per back-off, then one again", async () => {
+  let logins = 0;
+  const server = await scripted((req, res) => {
+    if (req.url === "/v1/auth/approle/login") return json(res, 200, { auth: { client_token: `${LOGIN_TOKEN}${++logins}`, lease_duration: 3600 } });
+    json(res, 403, { errors: ["permission denied"] });
+  });
+  try {
+    let now = Date.now();
+    const load = vaultLoader({ address: server.address, path: "app-store-connect/ci", appRole: { roleId: "role-id-1234", secretId: SECRET_ID }, now: () => now });
+    for (let i = 0; i < 10; i++) expect((await rejection(() => load(2_000))).code).toBe("VAULT_PERMISSION_DENIED");
+    // A reader without access (a policy missing, not a token gone stale) makes one token, not one per read.
+    expect(logins).toBe(1);
+    expect(server.seen.filter((s) => s.url.startsWith("/v1/secret/")).length).toBe(10);
+    // After the back-off a refusal may be news (the role's policies were fixed): one login again.
+    now += VAULT_RELOGIN_BACKOFF_MS;
+    for (let i = 0; i < 3; i++) await rejection(() => load(2_000));
+    expect(logins).toBe(2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a cached login token that is revoked is still renewed at once, then the new token is used", async () => {
+  let logins = 0;
+  const server = await scripted((req, res) => {
+    if (req.url === "/v1/auth/approle/login") return json(res, 200, { auth: { client_token: `${LOGIN_TOKEN}${++logins}`, lease_duration: 3600 } });
+    // The first token works for one read, then is revoked; the second works.
+    const token = req.headers["x-vault-token"];
+    const readsWithFirst = server.seen.filter((s) => s.headers["x-vault-token"] === `${LOGIN_TOKEN}1`).length;
+    if (token === `${LOGIN_TOKEN}1` && readsWithFirst > 1) return json(res, 403, { errors: ["permission denied"] });
+    json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version: 1 } } });
+  });
+  try {
+    const load = vaultLoader({ address: server.address, path: "app-store-connect/ci", appRole: { roleId: "role-id-1234", secretId: SECRET_ID } });
+    await load(2_000);
+    await load(2_000);
+    await load(2_000);
+    expect(logins).toBe(2);
+    expect(server.seen.map((s) => (s.url.endsWith("/login") ? "login" : "read"))).toEqual(["login", "read", "read", "login", "read", "read"]);
   } finally {
     await server.close();
   }

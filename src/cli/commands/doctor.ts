@@ -1,6 +1,6 @@
 import { UsageError, type Command } from "../io";
 import { KEY_HELP, KEY_OPTIONS, readTimeout, resolveFromFlags } from "../credential-options";
-import { formatDoctor, runDoctor } from "../doctor";
+import { formatDoctor, runDoctor, withoutSecrets } from "../doctor";
 
 /** `asc-credential doctor`: every check of the key and its identifiers, each with its fix. */
 export const command: Command = {
@@ -25,7 +25,7 @@ Examples:
     const baseUrl = values["base-url"];
     if (baseUrl !== undefined && (typeof baseUrl !== "string" || !/^https?:\/\/\S+$/.test(baseUrl))) throw new UsageError("--base-url must be an http(s) URL");
     const resolved = await resolveFromFlags(values, io);
-    const report = await runDoctor(resolved, { online: values.online === true, timeoutMs: readTimeout(values), ...(typeof baseUrl === "string" ? { baseUrl } : {}) });
+    const report = withoutSecrets(await runDoctor(resolved, { online: values.online === true, timeoutMs: readTimeout(values), ...(typeof baseUrl === "string" ? { baseUrl } : {}) }), io);
     io.out(values.json ? JSON.stringify(report, null, 2) + "\n" : formatDoctor(report, io.colour));
     return report.ok ? 0 : 1;
   },
