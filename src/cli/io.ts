@@ -7,7 +7,7 @@
 import type { ParseArgsConfig } from "node:util";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { printable, redactKnown } from "../core/redact";
-import { VAULT_TOKEN_VARIABLES } from "../core/vault-path";
+import { MAX_VAULT_SECRET_LENGTH, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
 import { fixFor } from "./fixes";
 
 /** The process as a command sees it; tests pass their own. */
@@ -48,10 +48,10 @@ function isUsageError(error: unknown): error is UsageError {
  * The secrets of the environment that no message may show, wherever they were pasted: the Vault
  * token (`VAULT_TOKEN`, `BAO_TOKEN`). Readable ones (`my-dev-root-token`) pass every shape rule of
  * the redaction. Only those of 12 characters or more: a dev server's `root` is no secret, and is
- * part of many a path.
+ * part of many a path; and none too long to be a token (the Vault reader refuses it unsent).
  */
 export function environmentSecrets(env: Io["env"]): string[] {
-  return VAULT_TOKEN_VARIABLES.map((name) => env[name]).filter((value): value is string => typeof value === "string" && value.trim().length >= 12);
+  return VAULT_TOKEN_VARIABLES.map((name) => env[name]).filter((value): value is string => typeof value === "string" && value.trim().length >= 12 && value.length <= MAX_VAULT_SECRET_LENGTH);
 }
 
 /** `text` redacted, and without any of the environment's secrets. */

@@ -11,6 +11,9 @@ import { quote } from "./redact";
 /** The KV v2 mount every Vault dev server has, and the default of both sides. */
 export const DEFAULT_VAULT_KV_MOUNT = "secret";
 
+/** The longest Vault token, secret ID or JWT accepted or obtained; real ones are well under 2 KiB. */
+export const MAX_VAULT_SECRET_LENGTH = 16_384;
+
 /** The environment variables a Vault token is read from: Vault's, then OpenBao's. */
 export const VAULT_TOKEN_VARIABLES = ["VAULT_TOKEN", "BAO_TOKEN"] as const;
 

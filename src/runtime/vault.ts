@@ -9,7 +9,7 @@ import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
-import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
+import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT, MAX_VAULT_SECRET_LENGTH, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
@@ -99,11 +99,13 @@ class Secrets {
   private readonly recent: string[] = [];
 
   add(...values: string[]): void {
-    for (const v of values) this.fixed.add(v);
+    // A longer value is refused before anything is sent, so no server can echo it; matching its
+    // every 12-character window would cost seconds and hundreds of MB for a file read in by mistake.
+    for (const v of values) if (v.length <= MAX_VAULT_SECRET_LENGTH) this.fixed.add(v);
   }
 
   addRecent(value: string): void {
-    if (this.recent.includes(value)) return;
+    if (value.length > MAX_VAULT_SECRET_LENGTH || this.recent.includes(value)) return;
     this.recent.push(value);
     if (this.recent.length > 8) this.recent.shift();
   }
@@ -235,7 +237,10 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
 function checkSecretString(value: unknown, field: string, what: string): string {
   // Never shown, not even its length: a message says only what is wrong with it.
   if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : typeof value === "number" ? "a number" : describeSeen(value), what);
-  if (value.length > 16_384 || !/^[\x21-\x7e]+$/.test(value)) {
+  if (value.length > MAX_VAULT_SECRET_LENGTH) {
+    throw new AscCredentialError("OPTION_INVALID", `${field} is not ${what}: it is far longer than any (over ${MAX_VAULT_SECRET_LENGTH} characters; a whole file read in by mistake?). Pass the value alone.`, field);
+  }
+  if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new AscCredentialError("OPTION_INVALID", `${field} is not ${what}: it holds spaces, line breaks or non-ASCII characters (a pasted value with its quotes or a trailing newline?). Pass the value alone.`, field);
   }
   return value;
@@ -345,7 +350,7 @@ class LoginAuth implements Auth {
     }
     const auth = answer.json?.auth as Json | undefined;
     const token = auth?.client_token;
-    if (typeof token !== "string" || !/^[\x21-\x7e]{1,16384}$/.test(token)) {
+    if (typeof token !== "string" || token.length > MAX_VAULT_SECRET_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
       throw new AscCredentialError("SECRET_READ_FAILED", `${where}: the login answer holds no client token. Check that the address points at a Vault server.`);
     }
     this.secrets.addRecent(token);

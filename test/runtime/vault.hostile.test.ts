@@ -4,6 +4,7 @@
  * token, and a token pasted into the path, namespace or address. Every failure must be a typed
  * error within its timeout, with no token, JWT or key material in its message.
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AscTokenSource } from "../../src/runtime/token-source";
@@ -423,6 +424,28 @@ describe("a token pasted where a name belongs never shows", () => {
       expect(error.message).toContain("is a number");
       expect(error.message).not.toContain(String(secret).slice(0, 6));
     }
+  });
+
+  test("a whole file given as a token, secret ID or JWT is refused as too long, without being shown", async () => {
+    // Random base64: a value with millions of distinct 12-character windows.
+    const file = randomBytes(2 * 1024 * 1024).toString("base64");
+    for (const given of [{ token: file }, { token: undefined, appRole: { roleId: "role-id-1234", secretId: file } }, { token: undefined, jwt: { role: "ci", jwt: file } }]) {
+      let error: { code?: string; message: string } = { message: "" };
+      try {
+        vaultLoader({ address: server.address, path: "app-store-connect/ci", ...(given as Partial<VaultSource>) });
+      } catch (e) {
+        error = e as typeof error;
+      }
+      expect(error.code).toBe("OPTION_INVALID");
+      expect(error.message).toContain("far longer than any");
+      expect(error.message).not.toContain(file.slice(0, 12));
+    }
+    // Returned by the JWT function at login time: refused there, before anything is sent.
+    const seen = server.seen.length;
+    const error = await rejection(() => vaultLoader({ address: server.address, path: "app-store-connect/ci", jwt: { role: "ci", jwt: () => file } })(2_000));
+    expect(error.code).toBe("OPTION_INVALID");
+    expect(error.message).not.toContain(file.slice(0, 12));
+    expect(server.seen.length).toBe(seen);
   });
 
   test("AscTokenSource.fromVault passes the same errors through, clean", async () => {
