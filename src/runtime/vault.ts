@@ -165,6 +165,7 @@ export function vaultLoader(source: VaultSource): (timeoutMs: number) => Promise
     const namespaceRaw = source.namespace ?? fromEnv(env, "NAMESPACE");
     const namespace = namespaceRaw === undefined || namespaceRaw === "" ? undefined : checkVaultNamespace(namespaceRaw, source.namespace !== undefined ? "namespace" : "VAULT_NAMESPACE");
     const target = checkAddress(source.address ?? fromEnv(env, "ADDR"), source.address !== undefined ? "address" : "VAULT_ADDR", source.allowInsecureHttp === true, namespace);
+    if (source.now !== undefined && typeof source.now !== "function") throw optionError("now", describeSeen(source.now), "a function returning epoch milliseconds", "Date.now");
     const now = source.now ?? Date.now;
     const auth = chooseAuth(source, env, target, secrets, now);
     const where = `Vault secret ${quote(`${mount}/${path}`, 160)}${version === undefined ? "" : version === "previous" ? " (previous version)" : ` (version ${version})`} at ${target.shown}`;
@@ -405,7 +406,7 @@ class KvReader {
       const data = body?.data;
       if (data !== null && typeof data === "object" && !Array.isArray(data)) {
         const meta = body?.metadata as Json | undefined;
-        return { data: data as Json, version: typeof meta?.version === "number" ? meta.version : undefined };
+        return { data: data as Json, version: Number.isSafeInteger(meta?.version) ? (meta?.version as number) : undefined };
       }
       // A 200 without KV v2's envelope: a KV v1 mount holding a key named "data/...", or not Vault.
       throw (await this.mountProblem(token, signal)) ?? new AscCredentialError("SECRET_FORMAT_INVALID", `${this.where}: Vault answered without a KV v2 secret (no data.data object). Check that the mount is a KV v2 mount and the address points at Vault.`);

@@ -509,3 +509,20 @@ test("a cached login token that is revoked is still renewed at once, then the ne
     await server.close();
   }
 });
+
+test('a current version that is not a whole number: "previous" asks for no made-up version, SECRET_NOT_FOUND', async () => {
+  for (const version of [2.5, "3", Number.NEGATIVE_INFINITY, null]) {
+    const server = await scripted((_req, res) => json(res, 200, { data: { data: JSON.parse(storedJson(key, TEAM.keyId, TEAM.issuerId)), metadata: { version } } }));
+    try {
+      const error = await failure(server, { version: "previous" });
+      expect(error.code).toBe("SECRET_NOT_FOUND");
+      expect(server.seen.map((s) => s.url).filter((url) => url.includes("?version="))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test("a clock that is not a function is an option error, not a failed read", () => {
+  expect(() => vaultLoader({ address: "http://127.0.0.1:9", token: TOKEN, path: "app-store-connect/ci", now: 1_700_000_000_000 as never })).toThrow(expect.objectContaining({ code: "OPTION_INVALID", field: "now" }) as Error);
+});
