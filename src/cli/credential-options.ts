@@ -33,7 +33,13 @@ export const KEY_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
-/** The key flags' help text, shared by every command's `--help`. */
+const IDENTIFIERS_HELP = `  --key-id ID          the 10-character Key ID (default: from the file name or the environment)
+  --issuer-id UUID     the team's Issuer ID (team keys)
+  --individual         an individual key (no Issuer ID)
+  --read-timeout MS    give up on a file, pipe or secret read after MS milliseconds (default ${DEFAULT_READ_TIMEOUT_MS})
+`;
+
+/** The key flags' help text, shared by every command's `--help` but config's. */
 export const KEY_HELP = `Where the key comes from (one of):
   --key FILE           the AuthKey_<KEYID>.p8 file (key ID from its name); "-" reads stdin
   --key-env VAR        environment variable VAR holds the key (PEM, PEM with \\n, base64)
@@ -48,11 +54,18 @@ export const KEY_HELP = `Where the key comes from (one of):
                        CLI's variables, then AuthKey_<KEYID>.p8 in altool's directories
 
 Identifiers (not needed with --secret-id or --vault-path):
-  --key-id ID          the 10-character Key ID (default: from the file name or the environment)
-  --issuer-id UUID     the team's Issuer ID (team keys)
-  --individual         an individual key (no Issuer ID)
-  --read-timeout MS    give up on a file, pipe or secret read after MS milliseconds (default ${DEFAULT_READ_TIMEOUT_MS})
-`;
+${IDENTIFIERS_HELP}`;
+
+/**
+ * config's key flags: only a file or a variable, the places its printed commands read the key
+ * from (stdin, a store and the environment have nothing to point `pulumi config set` at).
+ */
+export const CONFIG_KEY_HELP = `Where the key comes from (one of):
+  --key FILE           the AuthKey_<KEYID>.p8 file (key ID from its name)
+  --key-env VAR        environment variable VAR holds the key (PEM, PEM with \\n, base64)
+
+Identifiers:
+${IDENTIFIERS_HELP}`;
 
 /** The read timeout flag, checked like every timeout option. */
 export function readTimeout(values: Values): number {

@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 import { join } from "node:path";
+import { AscCredentialError } from "../core/errors";
+import { quote } from "../core/redact";
 import type { LoadedCredential } from "../runtime/credential";
 import type { PrivateFile } from "../runtime/write-key-file";
 import { shellQuote } from "./io";
@@ -95,7 +97,7 @@ export function planExport(format: ExportFormat, credential: LoadedCredential, d
       break;
     }
     case "dotenv": {
-      plan.files.push({ name: ".env", content: variables.map(([name, value]) => `${name}=${shellQuote(value)}\n`).join("") });
+      plan.files.push({ name: ".env", content: variables.map(([name, value]) => `${name}=${dotenvValue(value)}\n`).join("") });
       plan.stdout = `${join(keyDirectory, ".env")}\n`;
       break;
     }
@@ -106,4 +108,19 @@ export function planExport(format: ExportFormat, credential: LoadedCredential, d
     }
   }
   return plan;
+}
+
+/**
+ * A value for a `.env` line that a shell (`set -a; . .env`), python-dotenv, Node's dotenv and
+ * Ruby's dotenv (fastlane) all read the same: plain, or in single quotes. Those readers escape
+ * and join quotes each their own way, so a value with a quote or a backslash is refused.
+ */
+function dotenvValue(value: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(value)) return value;
+  if (!/['\\]/.test(value)) return `'${value}'`;
+  throw new AscCredentialError(
+    "OUTPUT_INVALID",
+    `Output: the .env file would hold the path ${quote(value)}, and dotenv readers (python-dotenv, Node's dotenv, fastlane's) each read a quote or backslash in a value differently, so they would see another path or none. Pass --out a directory whose path has no ' or \\.`,
+    "--out",
+  );
 }

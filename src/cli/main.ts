@@ -38,6 +38,9 @@ variables) or finds AuthKey_<KEYID>.p8 in altool's directories.
 Exit codes: 0 ok, 1 a check or the command failed, 2 usage error.
 `;
 
+const PEM_ARGUMENT =
+  "an argument holds a private key's text, where a path or a name belongs. Keys never go on the command line (other users see it in the process list, and the shell history keeps it): pass the file (--key AuthKey_<KEYID>.p8), pipe it (--key - < AuthKey_<KEYID>.p8), or name the variable that holds it (--key-env VAR).";
+
 /** The package version, from package.json two levels up (dist/cli or src/cli alike). */
 function version(): string {
   try {
@@ -67,6 +70,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
   } catch (error) {
+    // `--key "$(cat AuthKey_….p8)"`: parseArgs calls the PEM's leading dashes an ambiguous option
+    // and suggests `--key=-…`, which would keep the key in argv.
+    if (rest.some((arg) => /-----BEGIN|BEGIN [A-Z ]*PRIVATE KEY/.test(arg))) {
+      return reportFailure(new UsageError(PEM_ARGUMENT), io, usage);
+    }
     // parseArgs quotes the offending argument, which may be a pasted key.
     // Its text spans lines; joined into one, so the argument's own line breaks are the only
     // control characters left for reportFailure to neutralise.

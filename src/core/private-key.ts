@@ -3,6 +3,7 @@ import { importDer } from "./der";
 import { bytesAsText, decodeBase64, describeType, MAX_INPUT_LENGTH, refuseHexDump, unwrapText } from "./key-input";
 import { fail, FIX_COPY_AGAIN, FIX_DOWNLOAD } from "./key-failure";
 import { privateKeyFromPem } from "./pem";
+import { quote } from "./redact";
 
 /** A private key in its one canonical form, with the public facts safe to show anywhere. */
 export interface ParsedPrivateKey {
@@ -41,6 +42,20 @@ export function parsePrivateKeyObject(input: string | Uint8Array): { parsed: Par
 // Nested decoding happens once at most (base64 of a PEM); a bound keeps hostile input finite.
 const MAX_NESTING = 2;
 
+/**
+ * The key file's path given where its contents belong (a `privateKey: "./AuthKey_….p8"`, a key
+ * variable set to a path). Judged before base64, whose alphabet a path without dots fits. No
+ * encoding of a key starts with `/`, `~` or `.`, or ends with a file extension.
+ */
+function refuseFilePath(text: string): void {
+  if (text.length > 4096 || /[\r\n]/.test(text)) return;
+  if (!/^(?:~|\.{1,2})?\/|^[A-Za-z]:\\|\.(?:p8|pem|key|txt)$/i.test(text)) return;
+  fail(
+    "KEY_MALFORMED",
+    `privateKey is a file path (${quote(text)}), not the key's contents. Pass what the file holds (in a Pulumi program, pulumi config set --secret privateKey < AuthKey_<KEYID>.p8), or, where a tool's variable takes the key, put the path in its path variable instead (APP_STORE_CONNECT_PRIVATE_KEY_PATH, or codemagic's @file:PATH).`,
+  );
+}
+
 function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
   if (typeof input !== "string" && !(input instanceof Uint8Array)) {
     fail("KEY_MALFORMED", `privateKey must be a string or bytes, but a value of type ${describeType(input)} was given. Pass the contents of the .p8 file.`);
@@ -48,7 +63,7 @@ function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
   if (input.length > MAX_INPUT_LENGTH) {
     fail(
       "KEY_MALFORMED",
-      `privateKey is ${input.length} ${typeof input === "string" ? "characters" : "bytes"} long, far more than any App Store Connect key (about 250). ${FIX_DOWNLOAD}, not another file.`,
+      `privateKey is more than ${MAX_INPUT_LENGTH} ${typeof input === "string" ? "characters" : "bytes"} long, far more than any App Store Connect key (about 250). ${FIX_DOWNLOAD}, not another file.`,
     );
   }
   if (input instanceof Uint8Array) {
@@ -76,6 +91,7 @@ function toKeyObject(input: string | Uint8Array, depth: number): KeyObject {
     fail("KEY_MALFORMED", `privateKey has PEM-style '-----' lines but no BEGIN PRIVATE KEY line (the BEGIN line is missing or was edited). ${FIX_COPY_AGAIN}`);
   }
   refuseHexDump(text);
+  refuseFilePath(text);
   if (/^[A-Za-z0-9+/=_-]+$/.test(text.replace(/\s+/g, ""))) {
     const bytes = decodeBase64(text.replace(/\s+/g, ""));
     if (bytes === undefined || bytes.length === 0) {

@@ -10,8 +10,12 @@
 // of a long run, a greedy `-{2,}` or `[...]{8,}` would rescan the rest of it, and a server's body of
 // a million dashes would then block the process for hours.
 const PEM_BLOCK = /(?<!-)-{2,}\s*BEGIN[^-\n]{0,40}-{2,}[\s\S]*?(?:(?<!-)-{2,}\s*END[^-\n]{0,40}-{2,}|$)/g;
-// A PEM marker whose dashes a chat tool or shell mangled: BEGIN ... KEY without the fence.
-const PEM_MARKER = /\b(?:BEGIN|END)\s+(?:[A-Z0-9]+\s+){0,3}(?:PRIVATE KEY|PUBLIC KEY|CERTIFICATE|PGP MESSAGE)\b/g;
+// A PEM marker whose dashes a chat tool or word processor changed (long dashes, underscores,
+// fewer of them): BEGIN ... KEY with a fence of any dash-like character on either side. Named in
+// words, without a fence ("it has no BEGIN PRIVATE KEY line"), it is a message's own text and stays.
+const FENCE = "\\-\\u2010-\\u2015\\u2212\\uFE58\\uFE63\\uFF0D_=~";
+const MARKER = "(?:BEGIN|END)\\s+(?:[A-Z0-9]+\\s+){0,3}(?:PRIVATE KEY|PUBLIC KEY|CERTIFICATE|PGP MESSAGE)";
+const PEM_MARKER = new RegExp(`(?<![${FENCE}])[${FENCE}]+\\s*${MARKER}\\b|\\b${MARKER}(?=\\s*[${FENCE}])`, "g");
 // Three dot-joined base64url segments (a JWT), also with percent-encoded or escaped dots. Parts of
 // a token split across lines, or a signature alone, are long opaque runs (below).
 const TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}(?:\.|%2[Ee]|\\u002[Ee])[A-Za-z0-9_-]{8,}/g;

@@ -5,7 +5,7 @@
  */
 import { close, constants, fstat, open, read, type Stats } from "node:fs";
 import { AscCredentialError } from "../core/errors";
-import { quote } from "../core/redact";
+import { quote, redact } from "../core/redact";
 
 /** How long a key file or stdin may take to deliver the key, by default. */
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
@@ -85,7 +85,24 @@ function loadNet(): NetModule {
 function openNonBlocking(path: string, where: string): Promise<number> {
   // O_NONBLOCK: opening a FIFO with no writer returns at once instead of blocking a thread.
   return new Promise((resolve, reject) =>
-    open(path, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) => (error ? reject(fileError(error, where)) : resolve(fd))),
+    open(path, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) => (error ? reject(keyTextError(error, path, where) ?? fileError(error, where)) : resolve(fd))),
+  );
+}
+
+/**
+ * A path that names no file and looks like the key's text (a PEM, or a long base64 run): the key
+ * was put where its file's path belongs (`--key "$(cat AuthKey_….p8)"`, a `…_PATH` variable set to
+ * the key). Said so, with where each belongs, instead of "does not exist".
+ */
+function keyTextError(error: unknown, path: string, where: string): AscCredentialError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (code !== "ENOENT" && code !== "ENAMETOOLONG") return undefined;
+  const certain = /-----BEGIN|BEGIN [A-Z ]*PRIVATE KEY/.test(path);
+  if (!certain && redact(path) === path) return undefined;
+  return new AscCredentialError(
+    "SECRET_NOT_FOUND",
+    `${where} ${certain ? "holds the key itself" : "names no file and looks like key content (base64)"}, not the path of a key file. Give the path of the AuthKey_<KEYID>.p8 file there; the key's own text belongs in a key variable (--key-env VAR, APP_STORE_CONNECT_PRIVATE_KEY) or on stdin (--key - < AuthKey_<KEYID>.p8).`,
+    "privateKey",
   );
 }
 

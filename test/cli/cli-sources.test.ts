@@ -158,6 +158,39 @@ describe("the ecosystem's variable names on the way in", () => {
     expect([result.code, result.stdout]).toEqual([0, `${fingerprint}\n`]);
   });
 
+  test("the key's text where its path belongs (--key \"$(cat AuthKey_….p8)\", a …_PATH variable): said so, never echoed", async () => {
+    const asArgument = [await runCli(["fingerprint", "--key", key.pem]), await runCli(["token", "--key-id", key.pem, "--key", keyFile, ...team])];
+    for (const result of asArgument) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^asc-credential: an argument holds a private key's text, where a path or a name belongs\. Keys never go on the command line/);
+      expect(result.stderr).not.toContain("--key=-");
+      expectClean(result);
+    }
+    const asFlagValue = await runCli(["fingerprint", `--key=${key.pem}`]);
+    expect(asFlagValue.stderr).toMatch(/^asc-credential: SECRET_NOT_FOUND: --key '.*' holds the key itself, not the path of a key file\./);
+    expectClean(asFlagValue);
+    for (const [variable, value, says] of [
+      ["APP_STORE_CONNECT_PRIVATE_KEY_PATH", key.pem, "holds the key itself"],
+      ["APP_STORE_CONNECT_API_KEY_KEY_FILEPATH", key.pem.replace(/\n/g, "\\n"), "holds the key itself"],
+      ["EXPO_ASC_API_KEY_PATH", key.der.toString("base64"), "names no file and looks like key content \\(base64\\)"],
+    ]) {
+      const result = await runCli(["fingerprint"], { [variable!]: value! });
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(result.stderr).toMatch(new RegExp(`^asc-credential: SECRET_NOT_FOUND: ${variable} '.*' ${says}, not the path of a key file\\.`));
+      expect(result.stderr).toContain("APP_STORE_CONNECT_PRIVATE_KEY");
+      expectClean(result);
+    }
+  });
+
+  test("a key file's path where the key's text belongs (APP_STORE_CONNECT_PRIVATE_KEY=/path/AuthKey_….p8): KEY_MALFORMED naming the path variable", async () => {
+    for (const variable of ["APP_STORE_CONNECT_PRIVATE_KEY", "APP_STORE_CONNECT_API_KEY_KEY", "ASC_PRIVATE_KEY"]) {
+      const result = await runCli(["fingerprint"], { [variable]: keyFile });
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(result.stderr).toMatch(new RegExp(`^asc-credential: KEY_MALFORMED: environment variable ${variable}: privateKey is a file path \\('${keyFile}'\\), not the key's contents\\.`));
+      expect(result.stderr).toContain("APP_STORE_CONNECT_PRIVATE_KEY_PATH");
+    }
+  });
+
   test("doctor with no key anywhere fails its key-source check, naming what to set", async () => {
     const result = await runCli(["doctor"], { HOME: join(dir, "empty-home") });
     expect(result.code).toBe(1);

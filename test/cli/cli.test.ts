@@ -348,10 +348,20 @@ describe("fingerprint", () => {
     expectClean(fromEnv);
   });
 
-  test("a public key instead of the private key fails with exit 1", async () => {
+  test("a public key instead of the private key fails with exit 1, the message naming the line to look for", async () => {
     const result = await runCli(["fingerprint", "--key-env", "K"], { K: key.publicKeyPem });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("KEY_IS_PUBLIC");
+    expect(result.stderr).toContain("its first line reads BEGIN PRIVATE KEY");
+    expect(result.stderr).not.toContain("removed]");
+  });
+
+  test("a file far larger than any key: its size said truly (more than the bound read), not the bytes read", async () => {
+    const huge = join(dir, "huge.bin");
+    writeFileSync(huge, Buffer.alloc(1024 * 1024, 0x41), { mode: 0o600 });
+    const result = await runCli(["fingerprint", "--key", huge]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: KEY_MALFORMED: --key '.*huge\.bin': privateKey is more than 65536 bytes long/);
   });
 });
 
@@ -366,6 +376,17 @@ describe("config", () => {
       `pulumi config set --stack dev --secret privateKey < ${keyFile}`,
     ]);
     expectClean(result);
+  });
+
+  test("--help offers only the key sources config takes, and each one it offers works", async () => {
+    const help = await runCli(["config", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toMatch(/--secret-id|--vault-path|"-" reads stdin|\(none\)/);
+    for (const refused of [["--key", "-"], ["--secret-id", "app-store-connect/ci"], ["--vault-path", "app-store-connect/ci"], []]) {
+      expect((await runCli(["config", ...refused, ...team], {}, { input: key.pem })).code).toBe(2);
+    }
+    expect((await runCli(["config", "--key", keyFile, ...team])).code).toBe(0);
+    expect((await runCli(["config", "--key-env", "ASC_KEY", "--key-id", TEAM.keyId, ...team], { ASC_KEY: key.pem })).code).toBe(0);
   });
 
   test("an individual key gets keyType and no issuer; an invalid key prints no commands", async () => {

@@ -376,6 +376,17 @@ describe("paths that would inject lines into GITHUB_ENV or .env, or carry a key"
     expect(listTree(home)).toEqual([]);
   });
 
+  test.each([
+    ["a quote", "o'brien keys"],
+    ["a backslash", "keys\\x"],
+  ])("--format dotenv, an --out with %s (each dotenv reader unquotes it its own way): OUTPUT_INVALID, nothing created", async (_what, name) => {
+    const { key, secretId } = await goodSecret();
+    const base = tempDir("out");
+    const result = await exportWith(["--format", "dotenv", "--secret-id", secretId, "--out", join(base, name)], aws.env, [key]);
+    expectFailure(result, "OUTPUT_INVALID", ".env", "--out");
+    expect(listTree(base)).toEqual([]);
+  });
+
   test("an --out that holds key material (a pasted key): refused without repeating it", async () => {
     const { key, secretId } = await goodSecret();
     const body = key.pem.split("\n")[1]!;

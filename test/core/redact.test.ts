@@ -29,6 +29,7 @@ describe("redact keeps what ordinary values look like", () => {
     ["a secret ARN", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app-store-connect/ci-20300102-AbCdEf"],
     ["a URL", "https://api.appstoreconnect.apple.com/v1/apps?limit=1"],
     ["Apple's error detail", "Provide a properly configured and signed bearer token, and make sure that it has not expired."],
+    ["a message naming the PEM header in words", "it has no BEGIN PRIVATE KEY line (BEGIN CERTIFICATE is another file)"],
     ["empty", ""],
   ])("%s", (_label, value) => {
     expect(redact(value)).toBe(value);
@@ -44,6 +45,8 @@ describe("redact removes what could be key material or a token", () => {
     ["a mixed-case run with dashes (base64url)", "abcDEFg-hiJKLmn_opq"],
     ["a PEM header", pemBlock("PRIVATE KEY", "").split("\n")[0]!],
     ["a whole PEM", key.pem],
+    ["a PEM header whose dashes a chat tool made long", "——BEGIN PRIVATE KEY——"],
+    ["a PEM header whose first dashes were cut off", "BEGIN EC PRIVATE KEY-----"],
     ["a key file name around a slice", `AuthKey_${bodyLine.slice(0, 20).replace(/[+/]/g, "A")}.p8`],
     ["a slice after a space", `key ${bodyLine.slice(0, 20).replace(/[+/]/g, "A")}`],
     ["a slice in an e-mail-like value", `${bodyLine.slice(0, 16).replace(/[+/]/g, "A")}@example.com`],
@@ -230,6 +233,8 @@ describe("inputs built to make a pattern backtrack: redaction still answers, and
     ["one base64url run with a dot at the end", `${"a".repeat(N)}.b`],
     ["dot-joined runs", "abcdefgh.".repeat(N / 9)],
     ["PEM markers and spaces", `BEGIN${" ".repeat(N)}`],
+    ["long dashes, then a marker", `${"—".repeat(N)} BEGIN`],
+    ["a marker and spaces before a fence", `BEGIN PRIVATE KEY${" ".repeat(N)}x`],
     ["dashes and spaces", "-- ".repeat(N / 3)],
     ["percent escapes", "%41".repeat(N / 3)],
     ["CamelCase", "Abc".repeat(N / 3)],

@@ -47,6 +47,20 @@ describe("2. base64 given where raw PEM is expected, or the reverse", () => {
   });
 });
 
+describe("2b. the key file's path given where its contents belong", () => {
+  it.each([
+    ["a relative path (privateKey: \"./AuthKey_….p8\")", "./AuthKey_2X9R4HXF34.p8"],
+    ["the bare file name", "AuthKey_2X9R4HXF34.p8"],
+    ["an absolute path without an extension (fits base64's alphabet)", "/run/secrets/asc_key"],
+    ["a home path", "~/keys/AuthKey_2X9R4HXF34.p8"],
+    ["a Windows path", "C:\\Users\\me\\Downloads\\AuthKey_2X9R4HXF34.p8"],
+  ])("KEY_MALFORMED, saying it is a path and where a path goes: %s", (_name, input) => {
+    const issue = validateCredential({ ...TEAM, privateKey: input }).issues[0]!;
+    expect(issue.code).toBe("KEY_MALFORMED");
+    expect(issue.message).toMatch(/^privateKey is a file path \('.+'\), not the key's contents\. .*APP_STORE_CONNECT_PRIVATE_KEY_PATH/);
+  });
+});
+
 describe("3. lifetime at 20 min plus skew, missing iat", () => {
   it("lifetimes over 1200 s are refused (TOKEN_LIFETIME_INVALID)", async () => {
     expect((await rejectionOf(createToken({ ...TEAM, privateKey: key.pem }, { lifetimeSeconds: 1260 }))).code).toBe("TOKEN_LIFETIME_INVALID");

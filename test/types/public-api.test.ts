@@ -20,11 +20,10 @@ const SETTINGS: Record<string, Record<string, unknown>> = {
   "bundler": { target: "es2022", module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true },
 };
 
-/** The ```ts blocks of the README's Quickstart, each a program of its own. */
+/** Every ```ts block of the README, each a program of its own. */
 function readmeSnippets(): string[] {
   const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-  const quickstart = readme.slice(readme.indexOf("## Quickstart"), readme.indexOf("\n## ", readme.indexOf("## Quickstart") + 5));
-  return [...quickstart.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
 async function tsc(project: string): Promise<{ code: number; output: string }> {
@@ -44,8 +43,8 @@ beforeAll(() => {
   readmeSnippets().forEach((snippet, i) => writeFileSync(join(sources, `readme-${i}.ts`), snippet));
 }, 600_000);
 
-test("the README's Quickstart has the two snippets these tests compile", () => {
-  expect(readmeSnippets()).toHaveLength(2);
+test("the README has the three snippets these tests compile (two in the Quickstart, one in Runtime)", () => {
+  expect(readmeSnippets()).toHaveLength(3);
   expect(readdirSync(PROGRAMS).sort()).toEqual(["readers-and-roles.ts", "refused-roles.ts", "runtime-subpath.ts", "vault-subpath.ts"]);
 });
 

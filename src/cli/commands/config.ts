@@ -1,6 +1,6 @@
 import { redact } from "../../core/redact";
 import { applySteps, configSteps, formatSteps } from "../config-command";
-import { credentialFromFlags, KEY_HELP, KEY_OPTIONS } from "../credential-options";
+import { CONFIG_KEY_HELP, credentialFromFlags, KEY_OPTIONS } from "../credential-options";
 import { UsageError, type Command } from "../io";
 
 /** `asc-credential config`: the `pulumi config set` commands for the key, or run them. */
@@ -16,7 +16,7 @@ config (the key as a secret, on stdin: never in argv or shell history); --apply 
   --stack STACK   the stack to set them on (default: the selected stack)
   --apply         run the commands instead of printing them
 
-${KEY_HELP}
+${CONFIG_KEY_HELP}
 Examples:
   asc-credential config --key AuthKey_2X9R4HXF34.p8 --issuer-id <UUID> --stack prod --apply
   asc-credential config --key-env ASC_KEY --key-id 2X9R4HXF34 --issuer-id <UUID> --prefix ci
