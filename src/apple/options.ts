@@ -51,6 +51,8 @@ export interface ProbeResult {
   mode: "offline" | "online";
   /** Fingerprint of the key's public half, when the key parsed. */
   fingerprint?: string;
+  /** The key's public half (SPKI PEM), when the key parsed. */
+  publicKeyPem?: string;
   /** The API's final HTTP status (online). */
   apiStatus?: number;
   /** Server clock minus local clock, from the response `Date` header (online). */

@@ -1,6 +1,6 @@
 import { isAscCredentialError } from "../core/errors";
-import { createTokenSync, toEpochSeconds } from "../core/token";
-import { validateCredential, type CredentialInput } from "../core/validate";
+import { createTokenSync, rememberSigningKey, toEpochSeconds } from "../core/token";
+import { validateWithKeyObject, type CredentialInput } from "../core/validate";
 import { verifyToken } from "../core/verify";
 import { callApi, REAL_ENVIRONMENT, type ProbeEnvironment } from "./attempts";
 import { MAX_CLOCK_ADJUSTMENT_SECONDS, resolveProbeOptions, type ProbeError, type ProbeOptions, type ProbeResult, type ResolvedProbeOptions } from "./options";
@@ -29,8 +29,8 @@ export async function probeCredentialWith(env: ProbeEnvironment, credential: Cre
     // Inside the try: options may be a Proxy or hold getters that throw.
     const mode = options?.mode === "online" ? "online" : "offline";
     base = { ok: false, mode };
-    const validation = validateCredential(credential);
-    if (validation.key) base = { ...base, fingerprint: validation.key.fingerprint };
+    const { result: validation, keyObject } = validateWithKeyObject(credential);
+    if (validation.key) base = { ...base, fingerprint: validation.key.fingerprint, publicKeyPem: validation.key.publicKeyPem };
     let issuedAt: number;
     let resolved: ResolvedProbeOptions;
     try {
@@ -44,6 +44,8 @@ export async function probeCredentialWith(env: ProbeEnvironment, credential: Cre
       return { ...base, error: { code: first?.code ?? "KEY_MALFORMED", message: first?.message ?? "privateKey could not be read." } };
     }
     const keyType = credential.keyType ?? "team";
+    // The signer reuses the key just imported instead of importing the text again.
+    if (keyObject && typeof credential.privateKey === "string") rememberSigningKey(credential.privateKey, keyObject, validation.key.fingerprint);
     const token = createTokenSync(credential, { lifetimeSeconds: PROBE_TOKEN_LIFETIME_SECONDS, now: issuedAt });
     // The probe checks the signature and claims, not the caller's chosen `now`.
     const verified = await verifyToken(token, validation.key.publicKeyPem, {
@@ -54,7 +56,7 @@ export async function probeCredentialWith(env: ProbeEnvironment, credential: Cre
     if (!verified) {
       return { ...base, error: { code: "KEY_MALFORMED", message: "privateKey parsed, but a token signed with it did not verify with its own public key. The key file is damaged: download a new key from App Store Connect." } };
     }
-    if (resolved.mode === "offline") return { ok: true, mode, fingerprint: validation.key.fingerprint };
+    if (resolved.mode === "offline") return { ok: true, mode, fingerprint: validation.key.fingerprint, publicKeyPem: validation.key.publicKeyPem };
     // A re-signed token keeps the caller's time base plus the time the probe has run. No `scope`
     // on the probe token, on purpose: how Apple matches a scope against `?limit=1` is not
     // documented, and a refused scope would make a good key look bad.

@@ -1,6 +1,14 @@
 import type { KeyType } from "./identifiers";
 import { ASC_AUDIENCE } from "./token";
 
+// Each `import()` goes through the module loader's resolution again (about a millisecond): one
+// promise serves every later call, as one probe per key in a stack makes many.
+let jose: Promise<typeof import("jose")> | undefined;
+function loadJose(): Promise<typeof import("jose")> {
+  jose ??= import("jose");
+  return jose;
+}
+
 /** What a token must say to pass {@link verifyToken}. */
 export interface TokenExpectations {
   keyType: KeyType;
@@ -18,7 +26,7 @@ export interface TokenExpectations {
  * @internal
  */
 export async function verifyToken(token: string, publicKeyPem: string, expected: TokenExpectations): Promise<boolean> {
-  const { importSPKI, jwtVerify } = await import("jose");
+  const { importSPKI, jwtVerify } = await loadJose();
   try {
     const publicKey = await importSPKI(publicKeyPem, "ES256");
     await jwtVerify(token, publicKey, {

@@ -11,7 +11,6 @@
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult } from "@pulumi/pulumi/dynamic";
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { isSafeToPrint, redact } from "../core/redact";
-import { parsePrivateKey } from "../core/private-key";
 import { validateCredential } from "../core/validate";
 import { DEFAULT_ASC_BASE_URL, resolveProbeOptions } from "../apple/options";
 import { probeCredential } from "../apple/probe-credential";
@@ -178,13 +177,11 @@ async function probe(inputs: Props): Promise<Props> {
     throw new AscCredentialError(result.error?.code ?? "KEY_MALFORMED", result.error?.message ?? "The App Store Connect API key failed validation.");
   }
   for (const warning of result.warnings ?? []) console.warn(`ApiKeyProbe: ${warning}`);
-  // Validated above, so this cannot throw; it yields the normalised key and public half.
-  const key = parsePrivateKey(credential.privateKey);
   const outs: Props = {
     keyId: credential.keyId,
     keyType,
-    fingerprint: key.fingerprint,
-    publicKeyPem: key.publicKeyPem,
+    fingerprint: result.fingerprint,
+    publicKeyPem: result.publicKeyPem,
     validatedAt: new Date().toISOString(),
     mode,
   };

@@ -15,7 +15,8 @@ describe("probeCredential (offline)", () => {
     globalThis.fetch = fetchSpy as unknown as typeof fetch;
     try {
       const result = await probeCredential({ ...TEAM, privateKey: key.pem });
-      expect(result).toEqual({ ok: true, mode: "offline", fingerprint: parsePrivateKey(key.pem).fingerprint });
+      const parsed = parsePrivateKey(key.pem);
+      expect(result).toEqual({ ok: true, mode: "offline", fingerprint: parsed.fingerprint, publicKeyPem: parsed.publicKeyPem });
       expect(fetchSpy).not.toHaveBeenCalled();
     } finally {
       globalThis.fetch = realFetch;
