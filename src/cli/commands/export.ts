@@ -42,35 +42,38 @@ Examples:
     if (typeof format !== "string" || !(EXPORT_FORMATS as readonly string[]).includes(format)) {
       throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}${typeof format === "string" ? `, not '${redact(format).slice(0, 20)}'` : ""}`);
     }
-    const githubEnv = format === "github" ? githubEnvFile(io) : undefined;
-    const directory = outputDirectory(format as ExportFormat, values.out, io);
-    const credential = await credentialFromFlags(values, io);
-    const plan = planExport(format as ExportFormat, credential, directory);
-    // xcode writes into DIR/private_keys. An --out DIR that is missing is created like any other
-    // format's (its parent must exist): creating the whole chain would hide a mistyped path.
-    if (format === "xcode" && values.out !== undefined && !existsSync(directory)) preparePrivateDirectory(directory, false);
-    const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined });
-    if (githubEnv !== undefined && plan.githubEnv !== undefined) {
-      try {
-        const fd = openSync(githubEnv, GITHUB_ENV_FLAGS);
+    const githubEnv = format === "github" ? openGithubEnv(io) : undefined;
+    try {
+      const directory = outputDirectory(format as ExportFormat, values.out, io);
+      const credential = await credentialFromFlags(values, io);
+      const plan = planExport(format as ExportFormat, credential, directory);
+      // xcode writes into DIR/private_keys. An --out DIR that is missing is created like any other
+      // format's (its parent must exist): creating the whole chain would hide a mistyped path.
+      if (format === "xcode" && values.out !== undefined && !existsSync(directory)) preparePrivateDirectory(directory, false);
+      const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined });
+      if (githubEnv !== undefined && plan.githubEnv !== undefined) {
         try {
-          writeSync(fd, plan.githubEnv);
-        } finally {
-          closeSync(fd);
+          writeSync(githubEnv.fd, plan.githubEnv);
+        } catch (error) {
+          throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv.path)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
         }
-      } catch (error) {
-        throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
       }
+      const unchanged = written.filter((file) => !file.written).map((file) => file.path);
+      if (unchanged.length > 0) io.err(`asc-credential: unchanged (already this key): ${unchanged.join(", ")}\n`);
+      io.out(plan.stdout);
+      return 0;
+    } finally {
+      if (githubEnv !== undefined) closeSync(githubEnv.fd);
     }
-    const unchanged = written.filter((file) => !file.written).map((file) => file.path);
-    if (unchanged.length > 0) io.err(`asc-credential: unchanged (already this key): ${unchanged.join(", ")}\n`);
-    io.out(plan.stdout);
-    return 0;
   },
 };
 
-/** `$GITHUB_ENV`, which must exist as a file: a github export without it would write nowhere. */
-function githubEnvFile(io: Io): string {
+/**
+ * `$GITHUB_ENV`, which must exist as a file (a github export without it would write nowhere),
+ * opened for appending before any key file is written: one that cannot take the variables fails
+ * the export while nothing is on disk yet, and the file checked is the file written.
+ */
+function openGithubEnv(io: Io): { path: string; fd: number } {
   const path = io.env.GITHUB_ENV;
   if (path === undefined || path.trim() === "") {
     throw new AscCredentialError("OUTPUT_INVALID", "Output: --format github writes to $GITHUB_ENV, which is not set: run it in a GitHub Actions step (the runner sets it), or use --format env or dotenv elsewhere.", "GITHUB_ENV");
@@ -81,24 +84,18 @@ function githubEnvFile(io: Io): string {
   } catch {
     throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} is not an existing file. It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
   }
-  // Opened for writing now, before any key file is written: a GITHUB_ENV that cannot take the
-  // variables must fail the export while nothing is on disk yet.
   let fd: number | undefined;
   try {
     fd = openSync(path, GITHUB_ENV_FLAGS);
     if (!fstatSync(fd).isFile()) throw new Error("not a file");
+    return { path, fd };
   } catch (error) {
-    throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} cannot be written (${(error as { code?: string }).code ?? "not a regular file"}). It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
-  } finally {
     if (fd !== undefined) closeSync(fd);
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} cannot be written (${(error as { code?: string }).code ?? "not a regular file"}). It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
   }
-  return path;
 }
 
-/**
- * Append to the existing file only: never create it, never follow a symbolic link swapped in
- * after the check, never block on a FIFO swapped in after it.
- */
+/** Append to the existing file only: never create it, never follow a symbolic link, never block on a FIFO. */
 const GITHUB_ENV_FLAGS = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 function outputDirectory(format: ExportFormat, out: unknown, io: Io): string {
