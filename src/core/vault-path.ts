@@ -10,6 +10,10 @@ import { quote } from "./redact";
 
 /** The KV v2 mount every Vault dev server has, and the default of both sides. */
 export const DEFAULT_VAULT_KV_MOUNT = "secret";
+/** Where the AppRole auth method is mounted unless told otherwise, on both sides. */
+export const DEFAULT_VAULT_APPROLE_MOUNT = "approle";
+/** Where the JWT auth method is mounted unless told otherwise, on both sides. */
+export const DEFAULT_VAULT_JWT_MOUNT = "jwt";
 
 /** The longest Vault token, secret ID or JWT accepted or obtained; real ones are well under 2 KiB. */
 export const MAX_VAULT_SECRET_LENGTH = 16_384;

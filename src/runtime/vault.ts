@@ -9,15 +9,13 @@ import { AscCredentialError, isAscCredentialError } from "../core/errors";
 import { tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
-import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT, MAX_VAULT_SECRET_LENGTH, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
+import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_APPROLE_MOUNT, DEFAULT_VAULT_JWT_MOUNT, DEFAULT_VAULT_KV_MOUNT, MAX_VAULT_SECRET_LENGTH, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
+
+export { DEFAULT_VAULT_APPROLE_MOUNT, DEFAULT_VAULT_JWT_MOUNT };
 import type { LoadedCredential } from "./credential";
 import { DEFAULT_READ_TIMEOUT_MS, readerBudgetMs } from "./read-bounded";
 import { parseStoredSecret } from "./stored-secret";
 
-/** Where an AppRole login goes when `mount` is not given. */
-export const DEFAULT_VAULT_APPROLE_MOUNT = "approle";
-/** Where a JWT login goes when `mount` is not given. */
-export const DEFAULT_VAULT_JWT_MOUNT = "jwt";
 /**
  * How long a login token Vault refused as soon as it was issued is kept before a refusal leads to
  * another login: such a token lacks a policy, not time, and each login makes a token and a lease.

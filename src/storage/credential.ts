@@ -70,7 +70,7 @@ export interface AscCredentialArgs {
 }
 
 /** True for a value that is already known while the program runs (not an Output or a Promise). */
-function isPlain<T>(value: pulumi.Input<T>): value is T {
+export function isPlain<T>(value: pulumi.Input<T> | undefined): value is T {
   return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }
 

@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { AscCredentialError } from "../../core";
 import { quote } from "../../core/redact";
-import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_KV_MOUNT } from "../../core/vault-path";
+import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_APPROLE_MOUNT, DEFAULT_VAULT_JWT_MOUNT, DEFAULT_VAULT_KV_MOUNT } from "../../core/vault-path";
 import { AscCredentialComponent } from "../credential-component";
-import { asResourceError, checkPlainRoles, createOnRotate, createValidatedCredential, type AscCredentialArgs } from "../credential";
+import { asResourceError, checkPlainRoles, createOnRotate, createValidatedCredential, isPlain, type AscCredentialArgs } from "../credential";
 import { defaultReaderName, readerPolicyText } from "./policy";
 
 /** The Pulumi type token of the Vault {@link AppStoreConnectApiKey}. */
@@ -92,10 +92,6 @@ const NAME = /^[A-Za-z0-9_.@~-]{1,128}$/;
 // Policies Vault itself owns: `default` is attached to nearly every token, so writing the reader
 // policy under that name would let every one of them read the key.
 const RESERVED_POLICIES = ["default", "root", "response-wrapping", "control-group"];
-
-function isPlain<T>(value: pulumi.Input<T> | undefined): value is T {
-  return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
-}
 
 function checkName(value: unknown, field: string, what: string): string {
   if (typeof value === "string" && field === "readerPolicyName" && RESERVED_POLICIES.includes(value.toLowerCase())) {
@@ -228,7 +224,7 @@ export class AppStoreConnectApiKey extends AscCredentialComponent {
       this.appRole = new vault.approle.AuthBackendRole(
         `${name}-approle`,
         {
-          backend: backend("appRole", a.backend, "approle"),
+          backend: backend("appRole", a.backend, DEFAULT_VAULT_APPROLE_MOUNT),
           roleName: roleName("appRole", a.roleName),
           ...namespace,
           bindSecretId: true,
@@ -255,7 +251,7 @@ export class AppStoreConnectApiKey extends AscCredentialComponent {
       this.jwtRole = new vault.jwt.AuthBackendRole(
         `${name}-jwt`,
         {
-          backend: backend("jwtRole", j.backend, "jwt"),
+          backend: backend("jwtRole", j.backend, DEFAULT_VAULT_JWT_MOUNT),
           roleName: roleName("jwtRole", j.roleName),
           ...namespace,
           roleType: "jwt",
