@@ -233,9 +233,14 @@ function checkAddress(raw: string | undefined, field: string, allowInsecureHttp:
   return { base, shown: `${quote(base)}${namespace ? ` (namespace ${quote(namespace)})` : ""}`, namespace };
 }
 
+/** What a secret slot held, in words; a number (a secret ID read from YAML) is not repeated. */
+function describeSecretSeen(value: unknown): string {
+  return typeof value === "number" ? "a number" : describeSeen(value);
+}
+
 function checkSecretString(value: unknown, field: string, what: string): string {
   // Never shown, not even its length: a message says only what is wrong with it.
-  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : typeof value === "number" ? "a number" : describeSeen(value), what);
+  if (typeof value !== "string" || value === "") throw optionError(field, typeof value === "string" ? "empty" : describeSecretSeen(value), what);
   if (value.length > MAX_VAULT_SECRET_LENGTH) {
     throw new AscCredentialError("OPTION_INVALID", `${field} is not ${what}: it is far longer than any (over ${MAX_VAULT_SECRET_LENGTH} characters; a whole file read in by mistake?). Pass the value alone.`, field);
   }
@@ -267,7 +272,7 @@ function chooseAuth(source: VaultSource, env: Readonly<Record<string, string | u
     const role = login.role;
     const given = login.jwt;
     if (typeof given === "string") secrets.add(checkSecretString(given, "jwt.jwt", "a JWT"));
-    else if (typeof given !== "function") throw optionError("jwt.jwt", typeof given === "number" ? "a number" : describeSeen(given), "the JWT, or a function returning a fresh one");
+    else if (typeof given !== "function") throw optionError("jwt.jwt", describeSecretSeen(given), "the JWT, or a function returning a fresh one");
     const mount = checkVaultAuthMount(login.mount ?? DEFAULT_VAULT_JWT_MOUNT, "jwt.mount");
     const body = async (signal: AbortSignal): Promise<Json> => {
       let jwt: unknown;
