@@ -5,7 +5,7 @@
  * time instead of waiting for it.
  * @packageDocumentation
  */
-import { tlsAdvice } from "../core/network";
+import { networkErrorName, tlsAdvice } from "../core/network";
 import { explainAnswer, isJsonApiList, isRetryable, notTheApi, parseAppleErrors, skewWarning } from "./explain";
 import { CLOCK_SKEW_WARNING_SECONDS, MAX_CLOCK_ADJUSTMENT_SECONDS, MAX_RETRY_DELAY_MS, type ProbeResult, type ResolvedProbeOptions } from "./options";
 
@@ -71,7 +71,7 @@ export async function callApi(
       });
       body = await readBounded(response);
     } catch (error) {
-      const name = networkErrorName(error);
+      const name = networkErrorName(error) ?? "unknown";
       lastProblem = (error as { name?: string })?.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : `network error (${name})`;
       lastAdvice = tlsAdvice(name);
       continue;
@@ -159,10 +159,4 @@ async function readBounded(response: Response, limit = MAX_BODY_BYTES): Promise<
     }
   }
   return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
-}
-
-function networkErrorName(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } })?.cause;
-  const name = cause && typeof cause.code === "string" ? cause.code : (error as { name?: unknown })?.name;
-  return typeof name === "string" && /^[A-Za-z0-9_]{1,40}$/.test(name) ? name : "unknown";
 }

@@ -1,8 +1,40 @@
 /**
- * What a network error's code says about TLS, for messages: the API and Vault calls report the
- * code, and for a TLS failure this says what it means and how to fix it.
+ * A failed request in words, for messages: the network error's code (never its text, which can
+ * quote the URL) and, for a TLS failure, what it means and how to fix it. Shared by the API, the
+ * token source's fetch and the Vault reader.
  * @packageDocumentation
  */
+
+/** `ECONNREFUSED`, `UND_ERR_CONNECT_TIMEOUT`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ... */
+const CODE = /^[A-Z][A-Z0-9_]{1,60}$/;
+/** `TypeError`, `AbortError`, ... */
+const NAME = /^[A-Za-z0-9_]{1,40}$/;
+
+/**
+ * The code of a failed `fetch` (undici puts it on the error's cause, sometimes one level deeper);
+ * `undefined` when there is none. Never throws, whatever the error's getters do.
+ */
+export function networkErrorCode(error: unknown): string | undefined {
+  try {
+    const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
+    for (const code of [cause?.code, cause?.cause?.code]) if (typeof code === "string" && CODE.test(code)) return code;
+  } catch {
+    // A getter that throws: no code to tell.
+  }
+  return undefined;
+}
+
+/** The code of a failed request, else its error's class name (`TypeError`), else `undefined`. Never throws. */
+export function networkErrorName(error: unknown): string | undefined {
+  const code = networkErrorCode(error);
+  if (code !== undefined) return code;
+  try {
+    const name = (error as { name?: unknown })?.name;
+    return typeof name === "string" && NAME.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const UNTRUSTED = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE"]);
 const NOT_TLS = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "ERR_SSL_PACKET_LENGTH_TOO_LONG", "ERR_SSL_HTTP_REQUEST", "EPROTO"]);

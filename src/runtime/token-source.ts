@@ -1,4 +1,5 @@
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
+import { networkErrorName } from "../core/network";
 import { checkNumber, checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { createToken, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from "../core/token";
 import type { LoadedCredential } from "./credential";
@@ -347,8 +348,7 @@ async function networkTyped(request: () => Promise<Response>): Promise<Response>
     return await request();
   } catch (error) {
     if (isAscCredentialError(error)) throw error;
-    const name = (error as { cause?: { code?: unknown } })?.cause?.code ?? (error as { name?: unknown })?.name;
-    const failure = new AscCredentialError("API_UNREACHABLE", `The request failed before any answer (${typeof name === "string" && /^[A-Za-z0-9_]{1,40}$/.test(name) ? name : "an error"}): check the URL and network access from this process.`);
+    const failure = new AscCredentialError("API_UNREACHABLE", `The request failed before any answer (${networkErrorName(error) ?? "an error"}): check the URL and network access from this process.`);
     Object.defineProperty(failure, "cause", { value: error, enumerable: false });
     throw failure;
   }

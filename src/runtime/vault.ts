@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { AscCredentialError, isAscCredentialError } from "../core/errors";
-import { tlsAdvice } from "../core/network";
+import { networkErrorCode, tlsAdvice } from "../core/network";
 import { checkTimeoutMs, describeSeen, optionError } from "../core/options";
 import { quote, redact, redactKnown } from "../core/redact";
 import { checkVaultAuthMount, checkVaultMount, checkVaultNamespace, checkVaultPath, DEFAULT_VAULT_APPROLE_MOUNT, DEFAULT_VAULT_JWT_MOUNT, DEFAULT_VAULT_KV_MOUNT, MAX_VAULT_SECRET_LENGTH, VAULT_TOKEN_VARIABLES } from "../core/vault-path";
@@ -536,14 +536,7 @@ async function boundedText(response: Response, where: string): Promise<string> {
 
 /** A network error's code (`ECONNREFUSED`, `ENOTFOUND`, a TLS code), never its text. */
 function networkReason(error: unknown): string {
-  let code: unknown;
-  try {
-    const cause = (error as { cause?: { code?: unknown; cause?: { code?: unknown } } })?.cause;
-    code = cause?.code ?? cause?.cause?.code;
-  } catch {
-    code = undefined;
-  }
-  return typeof code === "string" && /^[A-Z][A-Z0-9_]{1,60}$/.test(code) ? code : "a network error";
+  return networkErrorCode(error) ?? "a network error";
 }
 
 /** The first of Vault's `errors` strings, tidied and redacted, as `: '…'`; empty when there is none. */
