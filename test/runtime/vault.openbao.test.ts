@@ -14,6 +14,7 @@ import { buildVault, declaredOf, type Declared } from "../storage/vault/declared
 import { FakeAscApi } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
+import { freePort } from "../support/local-server";
 import { startOpenBao, type OpenBaoServer } from "../support/openbao-server";
 import { decodeJwt, rejection, signedBy, until } from "./helpers";
 import { appRoleCredentials, applyDeclared, enableAuth, ok, recordFetches, testIssuer, tokenWith, type FetchRecord, type TestIssuer } from "./vault-helpers";
@@ -620,17 +621,6 @@ test("no request the loader sent could write: reads, and POSTs to login endpoint
   const writes = vaultCalls.filter((c) => !(c.method === "GET" || (c.method === "POST" && c.url.endsWith("/login"))));
   expect(writes).toEqual([]);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
 async function stallingServer(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {

@@ -94,6 +94,9 @@ export interface StartLocalServerOptions<T> {
   attempts?: number;
 }
 
+/** What a caller of a server's start may tune: the attempts, not the launch. */
+export type StartAttemptOptions = Pick<StartLocalServerOptions<unknown>, "timeoutMs" | "pickPort" | "attempts">;
+
 /**
  * Starts the server and waits until it answers as ours; a port taken between the pick and the
  * bind (even by the same kind of server) fails that attempt, and the next one uses a new port.
