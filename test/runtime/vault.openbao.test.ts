@@ -16,7 +16,7 @@ import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../sup
 import { JWT_PATTERN } from "../support/leak-guard";
 import { freePort } from "../support/local-server";
 import { startOpenBao, type OpenBaoServer } from "../support/openbao-server";
-import { decodeJwt, rejection, signedBy, until } from "./helpers";
+import { decodeJwt, rejection, signedBy, thrown, until } from "./helpers";
 import { appRoleCredentials, applyDeclared, enableAuth, ok, recordFetches, testIssuer, tokenWith, type FetchRecord, type TestIssuer } from "./vault-helpers";
 
 jest.setTimeout(60_000);
@@ -66,15 +66,6 @@ function expectClean(message: string, ...keys: TestKey[]): void {
   for (const secret of SECRETS) expect(message.includes(secret)).toBe(false);
   expect(JWT_PATTERN.test(message)).toBe(false);
   for (const key of keys) expect(containsKeyMaterial(message, key)).toBe(false);
-}
-
-function thrown(fn: () => unknown): { code: string; message: string; field?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as { code: string; message: string; field?: string };
-  }
-  throw new Error("expected a throw");
 }
 
 function expected(key: TestKey, keyId: string = TEAM.keyId): Record<string, unknown> {
