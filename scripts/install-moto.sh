@@ -16,13 +16,9 @@ venv_name="moto-venv-$MOTO_VERSION"
 # shellcheck source=python-venv.sh
 . "$here/python-venv.sh"
 
-installed_version() {
-  "$bin_dir/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true
-}
-
 # A venv is only "cached" when moto is at the pinned version AND the server extra imports
 # (flask is what `moto_server` needs); a half-finished earlier install is redone.
-if [ -x "$bin_dir/moto_server" ] && [ "$(installed_version)" = "$MOTO_VERSION" ] &&
+if [ -x "$bin_dir/moto_server" ] && [ "$(installed_version moto)" = "$MOTO_VERSION" ] &&
   "$bin_dir/python" -c 'import flask, moto.server' >/dev/null 2>&1; then
   log "cached: moto $MOTO_VERSION in $venv"
   echo "$bin_dir"
@@ -31,7 +27,7 @@ fi
 
 require_python_venv
 install_into_venv "pip index versions moto" "moto[server]==$MOTO_VERSION"
-if [ "$(installed_version)" != "$MOTO_VERSION" ] || [ ! -x "$bin_dir/moto_server" ]; then
+if [ "$(installed_version moto)" != "$MOTO_VERSION" ] || [ ! -x "$bin_dir/moto_server" ]; then
   log "FAIL: the venv at $venv has no moto_server at version $MOTO_VERSION after installing."
   log "fix: remove $venv and run scripts/install-moto.sh again."
   exit 1

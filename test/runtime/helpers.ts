@@ -1,4 +1,4 @@
-/** Shared helpers of the runtime tier: stored-secret JSON, JWT decoding and verification. */
+/** Shared helpers of the runtime tier: stored-secret JSON, JWT decoding and verification, caught errors. */
 import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
 import { parsePrivateKey } from "../../src/core/private-key";
 import { testKeyFrom, type TestKey } from "../support/keys";
@@ -44,6 +44,16 @@ export async function rejection(fn: () => Promise<unknown>): Promise<{ code: str
     return error as { code: string; message: string; name: string };
   }
   throw new Error("expected a rejection, got a value");
+}
+
+/** Runs `fn`, expects it to throw, returns what it threw (the synchronous {@link rejection}). */
+export function thrown(fn: () => unknown): Error & { code: string; field?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code: string; field?: string };
+  }
+  throw new Error("expected a throw");
 }
 
 /** An RSA key in the TestKey shape (for "not an EC key" cases). */

@@ -16,7 +16,7 @@ import { AscTokenSource } from "../../src/runtime/token-source";
 import type { VaultSource } from "../../src/runtime/vault";
 import { writeKeyFile } from "../../src/runtime/write-key-file";
 import { requestsCarrying, startEchoingVault, type EchoingVault } from "../support/echoing-vault";
-import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
+import { acceptedTextForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { storedJson } from "./helpers";
 
 jest.setTimeout(300_000);
@@ -34,7 +34,7 @@ beforeAll(async () => {
   key = generateTestKey();
   used = generateTestKey();
   token = await createToken({ keyId: TEAM.keyId, issuerId: TEAM.issuerId, privateKey: key.pem });
-  const forms = Object.entries(acceptedForms(key)).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  const forms = acceptedTextForms(key);
   payloads = [...forms, ["a single PEM body line", key.pem.split("\n")[1]!], ["hex of the DER", key.der.toString("hex")], ["a token", token]];
 });
 afterAll(async () => {

@@ -6,10 +6,10 @@
  */
 import fc from "fast-check";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import * as runtime from "../../src/runtime";
 import { ERROR_CODES, isAscCredentialError } from "../../src/core";
 import { generateTestKey, TEAM } from "../support/keys";
+import { listenOnLoopback } from "../support/local-server";
 import { storedJson } from "./helpers";
 import { ISSUER_ID_VARIABLES, KEY_CONTENT_VARIABLES, KEY_DIRECTORY_VARIABLE, KEY_ID_VARIABLES, KEY_PATH_VARIABLES, KEY_TYPE_VARIABLE } from "../../src/runtime/resolve";
 
@@ -146,8 +146,7 @@ test("the Vault source, with options of any shape and a server that answers anyt
     const answer = next.shift() ?? { status: 500, type: "application/json", body: "{}" };
     res.writeHead(answer.status, answer.type ? { "content-type": answer.type } : {}).end(answer.body);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url: address, close } = await listenOnLoopback(server);
   try {
     await fc.assert(
       fc.asyncProperty(vaultOptions, async (given) => {
@@ -170,7 +169,6 @@ test("the Vault source, with options of any shape and a server that answers anyt
     // The answers reached the source: two reads per run, each making at least one request.
     expect(served).toBeGreaterThanOrEqual(2 * RUNS);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await close();
   }
 });

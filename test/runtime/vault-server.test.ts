@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { freePort } from "../support/local-server";
 import { baoBinary, startOpenBao } from "../support/openbao-server";
 
 jest.setTimeout(90_000);
@@ -20,15 +21,6 @@ async function impostor(): Promise<{ server: Server; port: number; hits: () => n
   return { server, port: (server.address() as AddressInfo).port, hits: () => hits };
 }
 
-function otherFreePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
-}
-
 test("a port answered by another server is not taken for ours: the next attempt gets a new port", async () => {
   const fake = await impostor();
   const ports: number[] = [];
@@ -37,7 +29,7 @@ test("a port answered by another server is not taken for ours: the next attempt 
     const bao = await startOpenBao({
       timeoutMs: 10_000,
       pickPort: async () => {
-        const port = picks++ === 0 ? fake.port : await otherFreePort();
+        const port = picks++ === 0 ? fake.port : await freePort();
         ports.push(port);
         return port;
       },

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { AscTokenSource } from "../../src/runtime/token-source";
 import { MAX_VAULT_RESPONSE_BYTES, VAULT_RELOGIN_BACKOFF_MS, vaultLoader, type VaultSource } from "../../src/runtime/vault";
 import { containsKeyMaterial, generateTestKey, pemBlock, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
+import { listenOnLoopback } from "../support/local-server";
 import { selfSignedServer } from "../support/tls";
 import { rejection, storedJson } from "./helpers";
 
@@ -34,16 +34,8 @@ async function scripted(handler: (req: IncomingMessage, res: ServerResponse, see
     req.resume();
     handler(req, res, seen);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listenOnLoopback(server);
+  return { address: url, seen, close };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

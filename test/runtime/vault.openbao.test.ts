@@ -14,8 +14,9 @@ import { buildVault, declaredOf, type Declared } from "../storage/vault/declared
 import { FakeAscApi } from "../support/fake-asc-api";
 import { containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
 import { JWT_PATTERN } from "../support/leak-guard";
+import { freePort } from "../support/local-server";
 import { startOpenBao, type OpenBaoServer } from "../support/openbao-server";
-import { decodeJwt, rejection, signedBy, until } from "./helpers";
+import { decodeJwt, rejection, signedBy, thrown, until } from "./helpers";
 import { appRoleCredentials, applyDeclared, enableAuth, ok, recordFetches, testIssuer, tokenWith, type FetchRecord, type TestIssuer } from "./vault-helpers";
 
 jest.setTimeout(60_000);
@@ -65,15 +66,6 @@ function expectClean(message: string, ...keys: TestKey[]): void {
   for (const secret of SECRETS) expect(message.includes(secret)).toBe(false);
   expect(JWT_PATTERN.test(message)).toBe(false);
   for (const key of keys) expect(containsKeyMaterial(message, key)).toBe(false);
-}
-
-function thrown(fn: () => unknown): { code: string; message: string; field?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as { code: string; message: string; field?: string };
-  }
-  throw new Error("expected a throw");
 }
 
 function expected(key: TestKey, keyId: string = TEAM.keyId): Record<string, unknown> {
@@ -620,17 +612,6 @@ test("no request the loader sent could write: reads, and POSTs to login endpoint
   const writes = vaultCalls.filter((c) => !(c.method === "GET" || (c.method === "POST" && c.url.endsWith("/login"))));
   expect(writes).toEqual([]);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
 async function stallingServer(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {

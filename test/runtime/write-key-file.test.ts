@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parsePrivateKey } from "../../src/core/private-key";
 import { writeKeyFile, writePrivateFiles } from "../../src/runtime/write-key-file";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
+import { thrown } from "./helpers";
 
 let dir: string;
 const key = generateTestKey();
@@ -18,15 +19,6 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected a throw");
-}
 
 test("writes the normalised PEM as AuthKey_<KEYID>.p8, 0600, in a new 0700 directory", () => {
   const target = join(dir, "keys");

@@ -199,6 +199,21 @@ export function catchProgramErrors(): { errors: Error[]; stop(): void } {
   return { errors, stop: () => void realProcess.off("unhandledRejection", listener) };
 }
 
+/** Waits (up to 2 s) until the run reported a program error; the run may never settle after one. */
+export async function firstProgramError(caught: { errors: Error[] }): Promise<Error | undefined> {
+  for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return caught.errors[0];
+}
+
+/** Every string reachable from a value, skipping values the engine received as secrets. */
+export function plainStrings(value: unknown, out: string[] = []): string[] {
+  if (isSecretValue(value)) return out;
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => plainStrings(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => plainStrings(v, out));
+  return out;
+}
+
 /** The value of an output (rejects if it never resolves within the run). */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppStoreConnectApiKey } from "../../src/storage/aws";
 import { AppStoreConnectApiKey as VaultAppStoreConnectApiKey } from "../../src/storage/vault";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../support/keys";
-import { catchProgramErrors, settle, startRun } from "./harness";
+import { catchProgramErrors, firstProgramError, settle, startRun } from "./harness";
 
 let key: TestKey;
 beforeAll(() => {
@@ -25,7 +25,7 @@ async function refusedAt(make: () => void): Promise<{ message: string; registere
   try {
     const run = await startRun();
     make();
-    for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await firstProgramError(caught);
     await settle();
     return { message: caught.errors.map((e) => e.message).join("\n"), registered: run.resources.map((r) => r.type) };
   } finally {

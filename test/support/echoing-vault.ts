@@ -4,7 +4,7 @@
  * key a client sent comes straight back at it.
  */
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./local-server";
 
 export interface EchoingVault {
   address: string;
@@ -25,16 +25,8 @@ export async function startEchoingVault(): Promise<EchoingVault> {
       res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ errors: [`permission denied: ${request}`] }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listenOnLoopback(server);
+  return { address: url, requests, close };
 }
 
 /** How many of the server's requests carried one of the payloads (its first 40 characters). */

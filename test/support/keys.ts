@@ -80,6 +80,11 @@ export function acceptedForms(key: TestKey): Record<string, string | Uint8Array>
   };
 }
 
+/** The accepted forms that are text, as [name, text] pairs: what a user could paste into a string slot. */
+export function acceptedTextForms(key: TestKey): [string, string][] {
+  return Object.entries(acceptedForms(key)).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+}
+
 /**
  * Encodings of the key's secret part only. The private scalar `d` sits between a DER header that
  * is the same for every P-256 key and the public point that `publicKeyPem` rightly shows, so each

@@ -1,11 +1,13 @@
 /**
  * What the test servers (moto, OpenBao) share: finding the pinned tool in the cache its
  * `scripts/install-*.sh` fills, a free port on 127.0.0.1, and starting the server as a child that
- * is proven to be ours before it is used, with a few attempts on new ports.
+ * is proven to be ours before it is used, with a few attempts on new ports. Also what the
+ * in-process stand-in servers share: listening on 127.0.0.1 and closing with their connections.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import type { Server as HttpServer } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -56,6 +58,19 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Listens on a free port of 127.0.0.1; resolves with the base URL and a close that also ends kept-alive connections. */
+export async function listenOnLoopback(server: HttpServer): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A started server: its child, its base URL, what its launch chose, and a stop that always ends it. */
 export interface LocalServer<T> {
   child: ChildProcess;
@@ -93,6 +108,9 @@ export interface StartLocalServerOptions<T> {
   /** Attempts, each on a new port; default 3. */
   attempts?: number;
 }
+
+/** What a caller of a server's start may tune: the attempts, not the launch. */
+export type StartAttemptOptions = Pick<StartLocalServerOptions<unknown>, "timeoutMs" | "pickPort" | "attempts">;
 
 /**
  * Starts the server and waits until it answers as ours; a port taken between the pick and the

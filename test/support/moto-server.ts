@@ -7,7 +7,7 @@
  * `${ASC_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/pulumi-asc-credential}/moto-venv-<MOTO_VERSION>/bin`.
  */
 import { randomUUID } from "node:crypto";
-import { cachedToolBinary, pinnedVersion, spawnPiped, startLocalServer, type ReadyAnswer } from "./local-server";
+import { cachedToolBinary, pinnedVersion, spawnPiped, startLocalServer, type ReadyAnswer, type StartAttemptOptions } from "./local-server";
 
 export interface MotoServer {
   /** `http://127.0.0.1:PORT`, for the AWS SDK's `endpoint`. */
@@ -57,18 +57,8 @@ function isJsonObject(text: string): boolean {
   }
 }
 
-/** Options of {@link startMoto}. */
-export interface StartMotoOptions {
-  /** Per-attempt readiness timeout; default 30 s. */
-  timeoutMs?: number;
-  /** Picks the port of each attempt; default a free port from the OS. For tests. */
-  pickPort?: () => Promise<number>;
-  /** Attempts, each on a new port; default 3. */
-  attempts?: number;
-}
-
 /** Starts moto on 127.0.0.1 and waits until it answers. Call `stop()` in `afterAll`. */
-export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
+export async function startMoto(options: StartAttemptOptions = {}): Promise<MotoServer> {
   const binary = motoServerBinary();
   const server = await startLocalServer({
     name: "moto_server",

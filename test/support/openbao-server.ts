@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { run, type ChildResult } from "./child";
-import { cachedToolBinary, pinnedVersion, spawnPiped, startLocalServer, type ReadyAnswer } from "./local-server";
+import { cachedToolBinary, pinnedVersion, spawnPiped, startLocalServer, type ReadyAnswer, type StartAttemptOptions } from "./local-server";
 
 export interface OpenBaoServer {
   /** `http://127.0.0.1:PORT`. */
@@ -56,18 +56,8 @@ async function isOurServer(address: string, rootToken: string): Promise<ReadyAns
   return response.status === 503 ? { ours: false } : { ours: false, answeredBy: `a server that does not know our root token (HTTP ${response.status})` };
 }
 
-/** Options of {@link startOpenBao}. */
-export interface StartOpenBaoOptions {
-  /** Per-attempt readiness timeout; default 30 s. */
-  timeoutMs?: number;
-  /** Picks the port of each attempt; default a free port from the OS. For tests. */
-  pickPort?: () => Promise<number>;
-  /** Attempts, each on a new port; default 3. */
-  attempts?: number;
-}
-
 /** Starts `bao server -dev` on 127.0.0.1 and waits until it answers as ours. Call `stop()` in `afterAll`. */
-export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<OpenBaoServer> {
+export async function startOpenBao(options: StartAttemptOptions = {}): Promise<OpenBaoServer> {
   const binary = baoBinary();
   const server = await startLocalServer({
     name: "bao server",

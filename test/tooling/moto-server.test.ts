@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from "node:http";
 import { type AddressInfo } from "node:net";
+import { freePort } from "../support/local-server";
 import { startMoto } from "../support/moto-server";
 
 jest.setTimeout(90_000);
@@ -26,12 +27,7 @@ test("a port answered by another server is not taken for moto: the next attempt 
   try {
     const moto = await startMoto({
       pickPort: async () => {
-        const port = picks++ === 0 ? fake.port : await new Promise<number>((resolve) => {
-          const probe = createServer().listen(0, "127.0.0.1", () => {
-            const p = (probe.address() as AddressInfo).port;
-            probe.close(() => resolve(p));
-          });
-        });
+        const port = picks++ === 0 ? fake.port : await freePort();
         ports.push(port);
         return port;
       },

@@ -4,7 +4,7 @@ import { isAscCredentialError, parsePrivateKey } from "../../../src/core";
 import { AppStoreConnectApiKey, type AppStoreConnectApiKeyArgs } from "../../../src/storage/aws";
 import type { AscRole } from "../../../src/storage";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../../support/keys";
-import { ACCOUNT, catchProgramErrors, DEPLOYER_ROLE, isSecretValue, REGION, resetStack, reveal, settle, startRun, valueOf, type Run, type RunOptions } from "../harness";
+import { ACCOUNT, catchProgramErrors, DEPLOYER_ROLE, firstProgramError, isSecretValue, plainStrings, REGION, resetStack, reveal, settle, startRun, valueOf, type Run, type RunOptions } from "../harness";
 
 const T = {
   key: "aws:kms/key:Key",
@@ -57,15 +57,6 @@ async function build(
 }
 
 const json = (r: { inputs: Record<string, unknown> }, field = "policy"): unknown => JSON.parse(reveal<string>(r.inputs[field]));
-
-/** Every string reachable from a value, skipping values the engine received as secrets. */
-function plainStrings(value: unknown, out: string[] = []): string[] {
-  if (isSecretValue(value)) return out;
-  if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => plainStrings(v, out));
-  else if (value && typeof value === "object") Object.values(value).forEach((v) => plainStrings(v, out));
-  return out;
-}
 
 /** True when the private scalar `d` appears in `text`, in any usual encoding or inside base64 DER. */
 function containsPrivateScalar(text: string, key: TestKey): boolean {
@@ -383,12 +374,6 @@ describe("the stored secret and the tags come from the probe's outputs", () => {
     expect(JSON.stringify(run.resources.filter((r) => r.type !== "pulumi-nodejs:dynamic/asc-credential:ApiKeyProbe").map((r) => r.inputs))).not.toContain(TEAM.keyId);
   });
 });
-
-/** Waits (up to 2 s) until the run reported a program error; the run may never settle after one. */
-async function firstProgramError(caught: { errors: Error[] }): Promise<Error | undefined> {
-  for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  return caught.errors[0];
-}
 
 test("a probe that fails (a key refused at preview, or by Apple at up) leaves every AWS child unregistered", async () => {
   const caught = catchProgramErrors();

@@ -3,23 +3,8 @@ import * as vault from "@pulumi/vault";
 import { isAscCredentialError, parsePrivateKey } from "../../../src/core";
 import { AppStoreConnectApiKey, defaultReaderName, VAULT_APP_STORE_CONNECT_API_KEY_TYPE, type AppStoreConnectApiKeyArgs } from "../../../src/storage/vault";
 import { acceptedForms, containsKeyMaterial, generateTestKey, TEAM, type TestKey } from "../../support/keys";
-import { catchProgramErrors, isSecretValue, resetStack, reveal, settle, startRun, valueOf } from "../harness";
+import { catchProgramErrors, firstProgramError, isSecretValue, plainStrings, resetStack, reveal, settle, startRun, valueOf } from "../harness";
 import { buildVault, declaredOf, OUTPUT_NAMES, VT, type BuiltVault } from "./declared";
-
-/** Every string reachable from a value, skipping values the engine received as secrets. */
-function plainStrings(value: unknown, out: string[] = []): string[] {
-  if (isSecretValue(value)) return out;
-  if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => plainStrings(v, out));
-  else if (value && typeof value === "object") Object.values(value).forEach((v) => plainStrings(v, out));
-  return out;
-}
-
-/** Waits (up to 2 s) until the run reported a program error; the run may never settle after one. */
-async function firstProgramError(caught: { errors: Error[] }): Promise<Error | undefined> {
-  for (let i = 0; i < 200 && caught.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  return caught.errors[0];
-}
 
 const TAGS = { "asc:key-id": TEAM.keyId, "asc:key-type": "team", "asc:roles": "APP_MANAGER", "managed-by": "pulumi-asc-credential" };
 const GITHUB = { boundAudiences: ["https://github.com/acme"], boundClaims: { repository: "acme/ios-app", ref: "refs/heads/main" } };
