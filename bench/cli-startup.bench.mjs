@@ -26,8 +26,8 @@ try {
   const goal = 1.3;
   const measured = sideBySide(
     {
-      hand: { args: [path.join(dir, "hand.js"), keyFile], env },
-      cli: { args: [path.join(root, "dist", "cli", "main.js"), "fingerprint", "--key", keyFile], env },
+      hand: { args: [path.join(dir, "hand.js"), keyFile], env, output: /^sha256:[0-9a-f]{64}\n$/ },
+      cli: { args: [path.join(root, "dist", "cli", "main.js"), "fingerprint", "--key", keyFile], env, output: /^sha256:[0-9a-f]{64}\n$/ },
     },
     { cli: ["cli", "hand"] },
     ROUNDS,

@@ -102,11 +102,13 @@ try {
     new CreateSecretCommand({ Name: SECRET_ID, SecretString: formatStoredCredential({ keyType: "team", keyId: KEY_ID, issuerId: ISSUER_ID, privateKey: parsed.pem, fingerprint: parsed.fingerprint }) }),
   );
   const base = { PATH: process.env.PATH, HOME: process.env.HOME };
+  // Each job prints its token's length: a number, never the token.
+  const output = /^\d+$/;
   const variants = {
-    "hand-env": { args: [path.join(dir, "hand-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID } },
-    "package-env": { args: [path.join(dir, "package-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID } },
-    "hand-sm": { args: [path.join(dir, "hand-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID } },
-    "package-sm": { args: [path.join(dir, "package-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID } },
+    "hand-env": { args: [path.join(dir, "hand-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID }, output },
+    "package-env": { args: [path.join(dir, "package-env.js")], env: { ...base, APP_STORE_CONNECT_PRIVATE_KEY: parsed.pem, APP_STORE_CONNECT_KEY_ID: KEY_ID, APP_STORE_CONNECT_ISSUER_ID: ISSUER_ID }, output },
+    "hand-sm": { args: [path.join(dir, "hand-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID }, output },
+    "package-sm": { args: [path.join(dir, "package-sm.js")], env: { ...base, ...awsEnv, ASC_SECRET_ID: SECRET_ID }, output },
   };
   const measured = sideBySide(variants, { env: ["package-env", "hand-env"], sm: ["package-sm", "hand-sm"] }, ROUNDS, dir);
   const goals = { env: 1.15, sm: 1.1 };

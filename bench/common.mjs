@@ -55,18 +55,20 @@ export function machine() {
 }
 
 /**
- * Runs each variant (a name → { script, env }) as its own `node` process once per round, in a
- * rotating order, and returns each variant's times (ms) and the per-round ratios asked for
- * (variants of one round ran back to back under the same load).
+ * Runs each variant (a name → { args, env, output? }) as its own `node` process once per round, in
+ * a rotating order, and returns each variant's times (ms) and the per-round ratios asked for
+ * (variants of one round ran back to back under the same load). A variant whose stdout does not
+ * match its `output` pattern fails the run: a job that exits 0 without doing its work is no time.
  */
 export function sideBySide(variants, ratios, rounds, cwd) {
   const names = Object.keys(variants);
   const run = (name) => {
-    const { args, env } = variants[name];
+    const { args, env, output } = variants[name];
     const started = performance.now();
     const result = spawnSync(process.execPath, args, { cwd, env, encoding: "utf8" });
     const ms = performance.now() - started;
     if (result.status !== 0) throw new Error(`${name} failed (exit ${result.status}): ${result.stderr.slice(0, 500)}`);
+    if (output !== undefined && !output.test(result.stdout)) throw new Error(`${name} printed ${JSON.stringify(result.stdout.slice(0, 80))}, not what the job makes`);
     return ms;
   };
   for (const name of names) run(name); // warm the OS file cache
