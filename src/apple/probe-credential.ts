@@ -29,7 +29,7 @@ export async function probeCredentialWith(env: ProbeEnvironment, credential: Cre
     // Inside the try: options may be a Proxy or hold getters that throw.
     const mode = options?.mode === "online" ? "online" : "offline";
     base = { ok: false, mode };
-    const { result: validation, keyObject } = validateWithKeyObject(credential);
+    const { result: validation, keyObject, privateKey } = validateWithKeyObject(credential);
     if (validation.key) base = { ...base, fingerprint: validation.key.fingerprint, publicKeyPem: validation.key.publicKeyPem };
     let issuedAt: number;
     let resolved: ResolvedProbeOptions;
@@ -45,7 +45,7 @@ export async function probeCredentialWith(env: ProbeEnvironment, credential: Cre
     }
     const keyType = credential.keyType ?? "team";
     // The signer reuses the key just imported instead of importing the text again.
-    if (keyObject && typeof credential.privateKey === "string") rememberSigningKey(credential.privateKey, keyObject, validation.key.fingerprint);
+    if (keyObject && typeof privateKey === "string") rememberSigningKey(privateKey, keyObject, validation.key.fingerprint);
     const token = createTokenSync(credential, { lifetimeSeconds: PROBE_TOKEN_LIFETIME_SECONDS, now: issuedAt });
     // The probe checks the signature and claims, not the caller's chosen `now`.
     const verified = await verifyToken(token, validation.key.publicKeyPem, {

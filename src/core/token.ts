@@ -143,17 +143,18 @@ function signingKeyFor(credential: CredentialInput): KeyObject {
     if (first) throw issueError(first);
     return cached.keyObject;
   }
-  const { result, keyObject } = validateWithKeyObject(credential);
+  // Cached under the value validation read, which a getter may make differ from the one above.
+  const { result, keyObject, privateKey: validated } = validateWithKeyObject(credential);
   assertValid(result);
   const fingerprint = result.key.fingerprint;
   const shared = byFingerprint.get(fingerprint) ?? keyObject!;
   if (byFingerprint.size >= CACHE_LIMIT) byFingerprint.clear();
   byFingerprint.set(fingerprint, shared);
-  if (typeof privateKey === "string") {
+  if (typeof validated === "string") {
     if (byText.size >= CACHE_LIMIT) byText.clear();
-    byText.set(privateKey, { fingerprint, keyObject: shared });
-  } else {
-    byBytes.set(privateKey, { fingerprint, keyObject: shared, bytes: Buffer.from(privateKey) });
+    byText.set(validated, { fingerprint, keyObject: shared });
+  } else if (validated instanceof Uint8Array) {
+    byBytes.set(validated, { fingerprint, keyObject: shared, bytes: Buffer.from(validated) });
   }
   return shared;
 }

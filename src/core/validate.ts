@@ -39,7 +39,7 @@ export function validateCredential(credential: CredentialInput): ValidationResul
  * {@link validateCredential} that also hands back the imported key for signing.
  * @internal
  */
-export function validateWithKeyObject(credential: CredentialInput): { result: ValidationResult; keyObject?: KeyObject } {
+export function validateWithKeyObject(credential: CredentialInput): { result: ValidationResult; keyObject?: KeyObject; privateKey?: unknown } {
   const input: Partial<CredentialInput> = credential !== null && typeof credential === "object" ? credential : {};
   const issues: ValidationIssue[] = [];
   const keyTypeIssues = checkKeyType(input.keyType);
@@ -50,18 +50,20 @@ export function validateWithKeyObject(credential: CredentialInput): { result: Va
 
   let key: ParsedPrivateKey | undefined;
   let keyObject: KeyObject | undefined;
-  if (input.privateKey === undefined || input.privateKey === null) {
+  // Read once: the key imported and the value a caller caches it under must be the same one.
+  const privateKey: unknown = input.privateKey;
+  if (privateKey === undefined || privateKey === null) {
     issues.push({ field: "privateKey", code: "KEY_EMPTY", message: "privateKey is missing. Pass the contents of the AuthKey_<KEYID>.p8 file App Store Connect let you download." });
   } else {
     try {
-      ({ parsed: key, keyObject } = parsePrivateKeyObject(input.privateKey));
+      ({ parsed: key, keyObject } = parsePrivateKeyObject(privateKey as CredentialInput["privateKey"]));
     } catch (error) {
       issues.push(toIssue(error));
     }
   }
   const result: ValidationResult = { ok: issues.length === 0, issues };
   if (key) result.key = key;
-  return keyObject ? { result, keyObject } : { result };
+  return keyObject ? { result, keyObject, privateKey } : { result };
 }
 
 function toIssue(error: unknown): ValidationIssue {

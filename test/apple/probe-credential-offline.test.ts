@@ -3,7 +3,8 @@
  * probe resource are tested under test/probe by the probe issue).
  */
 import { probeCredential } from "../../src/apple/probe-credential";
-import { parsePrivateKey } from "../../src/core";
+import { importSPKI, jwtVerify } from "jose";
+import { clearSigningKeyCache, createToken, parsePrivateKey } from "../../src/core";
 import { containsKeyMaterial, generateTestKey, TEAM } from "../support/keys";
 
 const key = generateTestKey();
@@ -52,5 +53,19 @@ describe("probeCredential (offline)", () => {
     const result = await probeCredential({ ...TEAM, privateKey: key.pem }, options as never);
     expect(result).toMatchObject({ ok: false, mode: "offline", error: { code: "API_UNEXPECTED" } });
     expect(containsKeyMaterial(JSON.stringify(result), key)).toBe(false);
+  });
+});
+
+describe("probeCredential and the signing-key cache", () => {
+  it("a credential whose privateKey reads differently each time leaves no key cached under another key's text", async () => {
+    clearSigningKeyCache();
+    const other = generateTestKey();
+    const reads = [key.pem, key.pem, key.pem];
+    const credential = { ...TEAM, get privateKey() { return reads.shift() ?? other.pem; } };
+    const result = await probeCredential(credential);
+    if (result.ok) expect(result.fingerprint).toBe(parsePrivateKey(key.pem).fingerprint);
+    // The other key's text signs with the other key, not with the key the probe validated.
+    const token = await createToken({ ...TEAM, privateKey: other.pem });
+    await expect(jwtVerify(token, await importSPKI(other.publicKeyPem, "ES256"), { algorithms: ["ES256"] })).resolves.toBeDefined();
   });
 });

@@ -205,3 +205,12 @@ describe("toEpochSeconds (shared with probeCredential)", () => {
     expect(error).toMatchObject({ code: "OPTION_INVALID", field: "now", message: expect.stringMatching(message) });
   });
 });
+
+describe("createToken: the signing-key cache", () => {
+  it("a privateKey getter that reads differently each time caches the key under the text it imported", async () => {
+    let first = true;
+    const credential = { ...team(), get privateKey() { const text = first ? key.pem : other.pem; first = false; return text; } };
+    await createToken(credential);
+    expect(verifiesWith(await createToken(team(key)), key)).toBe(true);
+  });
+});
