@@ -5,7 +5,11 @@ import { ASC_AUDIENCE } from "./token";
 // promise serves every later call, as one probe per key in a stack makes many.
 let jose: Promise<typeof import("jose")> | undefined;
 function loadJose(): Promise<typeof import("jose")> {
-  jose ??= import("jose");
+  // A load that failed (a transient EMFILE) is not kept: the next call tries again.
+  jose ??= import("jose").catch((error: unknown) => {
+    jose = undefined;
+    throw error;
+  });
   return jose;
 }
 
