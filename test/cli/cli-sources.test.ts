@@ -290,6 +290,22 @@ describe("polish", () => {
     expect(result.stderr).not.toMatch(/^fix: pass --out/m);
   });
 
+  test("export --format github into a GITHUB_ENV that takes only part of the lines (file size limit): OUTPUT_INVALID, GITHUB_ENV as it was", async () => {
+    const githubEnv = join(dir, "github-env-limited");
+    const before = "#".repeat(1000);
+    writeFileSync(githubEnv, before);
+    // bash's `ulimit -f 1` caps files at 1024 bytes; with SIGXFSZ ignored a write past it is short, then EFBIG.
+    const script = `trap '' XFSZ; ulimit -f 1; exec "$0" "$@"`;
+    const result = await run("bash", ["-c", script, process.execPath, CLI, "export", "--format", "github", "--key", keyFile, ...team, "--out", join(dir, "github-limited-out")], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir, GITHUB_ENV: githubEnv },
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^asc-credential: OUTPUT_INVALID: .*GITHUB_ENV .* could not be written \(EFBIG\)/);
+    expect(readFileSync(githubEnv, "utf8")).toBe(before);
+    expectClean(result as CliResult);
+  });
+
   test("export --format env writes the key 0600 in a 0700 directory and prints only paths and IDs", async () => {
     const out = join(dir, "exported");
     const result = await runCli(["export", "--format", "env", "--key", keyFile, ...team, "--out", out]);

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { AscCredentialError } from "../../core/errors";
@@ -52,11 +52,7 @@ Examples:
       if (format === "xcode" && values.out !== undefined && !existsSync(directory)) preparePrivateDirectory(directory, false);
       const written = writePrivateFiles(plan.keyDirectory, plan.files, { force: values.force === true, createParents: values.out === undefined });
       if (githubEnv !== undefined && plan.githubEnv !== undefined) {
-        try {
-          writeSync(githubEnv.fd, plan.githubEnv);
-        } catch (error) {
-          throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv.path)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
-        }
+        appendAll(githubEnv, plan.githubEnv);
       }
       const unchanged = written.filter((file) => !file.written).map((file) => file.path);
       if (unchanged.length > 0) io.err(`asc-credential: unchanged (already this key): ${unchanged.join(", ")}\n`);
@@ -92,6 +88,30 @@ function openGithubEnv(io: Io): { path: string; fd: number } {
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(path)} cannot be written (${(error as { code?: string }).code ?? "not a regular file"}). It is the runner's file for the next steps' environment; run this in a GitHub Actions step.`, "GITHUB_ENV");
+  }
+}
+
+/**
+ * Appends every byte of `lines`, or none: a short write (a full disk, a file size limit) is
+ * continued, and a write that fails takes the file back to its size before, so no half line
+ * is left for the runner to read.
+ */
+function appendAll(githubEnv: { path: string; fd: number }, lines: string): void {
+  const bytes = Buffer.from(lines);
+  const before = fstatSync(githubEnv.fd).size;
+  try {
+    for (let done = 0; done < bytes.length; ) {
+      const count = writeSync(githubEnv.fd, bytes, done);
+      if (count <= 0) throw Object.assign(new Error("no progress"), { code: "EIO" });
+      done += count;
+    }
+  } catch (error) {
+    try {
+      ftruncateSync(githubEnv.fd, before);
+    } catch {
+      // The error below is the one to report.
+    }
+    throw new AscCredentialError("OUTPUT_INVALID", `Output: GITHUB_ENV ${quote(githubEnv.path)} could not be written (${(error as { code?: string }).code ?? "error"}). Run this in a GitHub Actions step, where the runner provides it.`, "GITHUB_ENV");
   }
 }
 
